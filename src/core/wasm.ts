@@ -1,0 +1,70 @@
+// The one place that loads and instantiates build/core.wasm and owns views of its memory.
+// Everything else reaches the core through `Machine` (src/core/machine.ts) or, in tests and
+// benchmarks of raw kernels (hash, compare, LZ4), through `loadCore().exports`.
+import { readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+
+/** The raw exports of build/core.wasm. Pointers are wasm32 addresses: read them with `>>> 0`. */
+export interface CoreExports {
+  readonly memory: WebAssembly.Memory;
+  scratchReserve(bytes: number): number;
+  xxh64(ptr: number, len: number, seed: bigint): bigint;
+  xxh3Page(ptr: number): bigint;
+  pagesEqual(a: number, b: number): number;
+  pageIsZero(p: number): number;
+  lz4CompressBlock(src: number, srcLen: number, dst: number, dstCap: number): number;
+  lz4DecompressBlock(src: number, srcLen: number, dst: number, dstCap: number): number;
+  [name: string]: unknown;
+}
+
+export interface CoreInstance {
+  readonly exports: CoreExports;
+  /** A fresh Uint8Array over the whole memory (views go stale when the memory grows). */
+  bytes(): Uint8Array;
+}
+
+const DEFAULT_WASM_URL = new URL("../../build/core.wasm", import.meta.url);
+
+let cachedModule: WebAssembly.Module | undefined;
+
+function loadModule(): WebAssembly.Module {
+  if (cachedModule) return cachedModule;
+  let binary: Buffer;
+  try {
+    binary = readFileSync(fileURLToPath(DEFAULT_WASM_URL));
+  } catch (cause) {
+    throw new Error(`cannot read the WASM core at ${fileURLToPath(DEFAULT_WASM_URL)}: run \`npm run build\` first`, { cause });
+  }
+  cachedModule = new WebAssembly.Module(binary);
+  return cachedModule;
+}
+
+/** Reads an AssemblyScript string (UTF-16, byte length at ptr - 4) for abort messages. */
+function readAsString(memory: WebAssembly.Memory, ptr: number): string {
+  if (ptr === 0) return "";
+  const start = ptr >>> 0;
+  const byteLength = new Uint32Array(memory.buffer, start - 4, 1)[0] ?? 0;
+  return String.fromCharCode(...new Uint16Array(memory.buffer, start, byteLength >>> 1));
+}
+
+/** Instantiates a new, independent core (its own linear memory). */
+export function loadCore(): CoreInstance {
+  let memoryRef: WebAssembly.Memory | undefined;
+  const imports = {
+    env: {
+      abort(messagePtr: number, filePtr: number, line: number, column: number): never {
+        const memory = memoryRef;
+        const message = memory ? readAsString(memory, messagePtr) : "";
+        const file = memory ? readAsString(memory, filePtr) : "";
+        throw new Error(`WASM core aborted: ${message} at ${file}:${line}:${column}`);
+      },
+    },
+  };
+  const instance = new WebAssembly.Instance(loadModule(), imports);
+  const exports = instance.exports as unknown as CoreExports;
+  memoryRef = exports.memory;
+  return {
+    exports,
+    bytes: () => new Uint8Array(exports.memory.buffer),
+  };
+}
