@@ -1,5 +1,24 @@
-// The WASM core's exported ABI. Everything the TypeScript side may call is re-exported here.
+// The WASM core's exported ABI: everything the TypeScript side may call (src/core/wasm.ts types it).
+// Mechanism only: no policy lives in the core.
+
 export { scratchReserve } from "./alloc";
 export * from "./hash";
 export * from "./compare";
 export * from "./lz4";
+
+export { createMachine, auditMachine, auditDetail, setHashMaskForTesting } from "./machine";
+export { addVm, vmCount, vmPages, globalPages } from "./vms";
+export {
+  runBatch, lastBatchStatus, commandRegion, resultRegion, auxRegion, commandCapacity,
+  stagingRegion, stagingPages,
+} from "./batch";
+export { scanHostOrder, scanVmOrder, permutedIndex } from "./sharing";
+export { hostCountersBase, vmCountersBase, vmCounterCount, hostCounterCount } from "./counters";
+export { fillFromSeed } from "./content";
+
+import { getEntry, validPage } from "./vms";
+
+/** The raw pmap entry of (vm, gpn), or 0xffffffff if out of range. */
+export function pmapEntry(vm: u32, gpn: u32): u32 {
+  return validPage(vm, gpn) ? getEntry(vm, gpn) : 0xffffffff;
+}

@@ -1,0 +1,302 @@
+// Guest page operations: access, write (breaking copy-on-write), content from a seed, compression
+// into the VM's cache, swap-out to / swap-in from the staging buffer, balloon inflate / deflate,
+// non-intrusive read (peek), and the move of a page into low memory for I/O.
+//
+// Each function takes a page that the caller has validated and returns a status (layout.ts). When a
+// page is in the swap file the core cannot bring it back itself (it never touches files): it answers
+// STATUS_NEED_SWAP_IN and the TypeScript side reads the slot into staging and calls swapIn.
+
+import {
+  PAGE_BYTES, ZIP_SLOT_BYTES, ACCESSED_BIT, NO_FRAME, TAG_SHIFT, INDEX_MASK,
+  TAG_UNTOUCHED, TAG_PRIVATE, TAG_SHARED, TAG_COMPRESSED, TAG_SWAPPED, TAG_BALLOONED,
+  STATUS_OK, STATUS_SKIPPED, STATUS_NO_FRAMES, STATUS_NEED_SWAP_IN, STATUS_BALLOONED,
+  STATUS_INCOMPRESSIBLE, STATUS_WRONG_STATE, STATUS_NO_LOW_FRAMES, STATUS_CORRUPT,
+  makeEntry,
+} from "./layout";
+import {
+  framePtr, metaPtr, allocGuestFrame, releaseFrame, frameFlags, frameHash, isLowFrame,
+  FRAME_META_BYTES, META_FLAGS, FLAG_IN_TABLE, KIND_GUEST,
+} from "./frames";
+import { tableRetarget } from "./table";
+import { getEntry, setEntry, setEntrySameTag } from "./vms";
+import { unmapFrame, mapPrivate, firstTouch, contentWillChange } from "./mapping";
+import { storeBlock, freeSlot, decodeSlot, slotIsAlone, lastSlot, needsNewCacheFrame } from "./zipcache";
+import { fillFromSeed } from "./content";
+import { lz4CompressBlock } from "./lz4";
+import {
+  vmAdd, hostGet, HOST_FRAMES_FREE,
+  VM_COW_BREAKS, VM_COMPRESSIONS, VM_DECOMPRESSIONS, VM_INCOMPRESSIBLE, VM_SWAP_OUTS, VM_SWAP_INS,
+  VM_BALLOON_INFLATES, VM_BALLOON_DEFLATES, VM_FIRST_TOUCHES, VM_GUEST_READS, VM_GUEST_WRITES,
+  VM_FRAMES_MOVED_LOW,
+} from "./counters";
+
+let tempPage: usize = 0;
+let tempBlock: usize = 0;
+/** Extra result of the last operation (a swap slot, an accessed bit), read by the batch runner. */
+let auxResult: u32 = 0;
+
+/** Returns and clears the extra result of the last operation. */
+export function takeAux(): u32 {
+  const aux = auxResult;
+  auxResult = 0;
+  return aux;
+}
+
+export function setTempBuffers(page: usize, block: usize): void {
+  tempPage = page;
+  tempBlock = block;
+}
+
+/** Decompresses a compressed page back into a new private frame. */
+function decompressIn(vm: u32, gpn: u32, slot: u32): u32 {
+  const haveFreeFrame = hostGet(HOST_FRAMES_FREE) > 0;
+  if (!haveFreeFrame && !slotIsAlone(slot)) return STATUS_NO_FRAMES;
+  let mpn = NO_FRAME;
+  if (haveFreeFrame) {
+    mpn = allocGuestFrame(false);
+    if (decodeSlot(slot, framePtr(mpn)) != STATUS_OK) {
+      releaseFrame(mpn);
+      return STATUS_CORRUPT;
+    }
+    freeSlot(slot);
+  } else {
+    if (decodeSlot(slot, tempPage) != STATUS_OK) return STATUS_CORRUPT;
+    freeSlot(slot); // frees the cache frame, so the allocation below succeeds
+    mpn = allocGuestFrame(false);
+    memory.copy(framePtr(mpn), tempPage, PAGE_BYTES);
+  }
+  mapPrivate(vm, gpn, mpn);
+  vmAdd(vm, VM_DECOMPRESSIONS, 1);
+  return STATUS_OK;
+}
+
+/** A guest read access: first touch allocates a zeroed frame; compressed pages come back. */
+export function touchPage(vm: u32, gpn: u32): u32 {
+  const entry = getEntry(vm, gpn);
+  const tag = entry >>> TAG_SHIFT;
+  let status = STATUS_OK;
+  if (tag == TAG_PRIVATE || tag == TAG_SHARED) {
+    if ((entry & ACCESSED_BIT) == 0) setEntrySameTag(vm, gpn, entry | ACCESSED_BIT);
+  } else if (tag == TAG_UNTOUCHED) {
+    if (firstTouch(vm, gpn) == NO_FRAME) status = STATUS_NO_FRAMES;
+  } else if (tag == TAG_COMPRESSED) {
+    status = decompressIn(vm, gpn, entry & INDEX_MASK);
+  } else if (tag == TAG_SWAPPED) {
+    auxResult = entry & INDEX_MASK;
+    status = STATUS_NEED_SWAP_IN;
+  } else {
+    status = STATUS_BALLOONED;
+  }
+  if (status == STATUS_OK) vmAdd(vm, VM_GUEST_READS, 1);
+  return status;
+}
+
+let writableFrame: u32 = NO_FRAME;
+
+/**
+ * Makes (vm, gpn) a private, writable frame (in `writableFrame`): breaks COW, brings compressed
+ * pages back, allocates on first touch. `keepContent` false skips copies when the whole page will
+ * be overwritten.
+ */
+function makeWritable(vm: u32, gpn: u32, keepContent: bool): u32 {
+  const status = makeWritableFrame(vm, gpn, keepContent);
+  if (status == STATUS_OK) vmAdd(vm, VM_GUEST_WRITES, 1);
+  return status;
+}
+
+function makeWritableFrame(vm: u32, gpn: u32, keepContent: bool): u32 {
+  let entry = getEntry(vm, gpn);
+  let tag = entry >>> TAG_SHIFT;
+  if (tag == TAG_COMPRESSED) {
+    const status = decompressIn(vm, gpn, entry & INDEX_MASK);
+    if (status != STATUS_OK) return status;
+    entry = getEntry(vm, gpn);
+    tag = TAG_PRIVATE;
+  }
+  if (tag == TAG_PRIVATE) {
+    const mpn = entry & INDEX_MASK;
+    contentWillChange(vm, mpn);
+    if ((entry & ACCESSED_BIT) == 0) setEntrySameTag(vm, gpn, entry | ACCESSED_BIT);
+    writableFrame = mpn;
+    return STATUS_OK;
+  }
+  if (tag == TAG_SHARED) {
+    const shared = entry & INDEX_MASK;
+    const mpn = allocGuestFrame(false);
+    if (mpn == NO_FRAME) return STATUS_NO_FRAMES;
+    if (keepContent) memory.copy(framePtr(mpn), framePtr(shared), PAGE_BYTES);
+    unmapFrame(vm, gpn, shared);
+    mapPrivate(vm, gpn, mpn);
+    vmAdd(vm, VM_COW_BREAKS, 1);
+    writableFrame = mpn;
+    return STATUS_OK;
+  }
+  if (tag == TAG_UNTOUCHED) {
+    const mpn = allocGuestFrame(false);
+    if (mpn == NO_FRAME) return STATUS_NO_FRAMES;
+    if (keepContent) memory.fill(framePtr(mpn), 0, PAGE_BYTES);
+    mapPrivate(vm, gpn, mpn);
+    vmAdd(vm, VM_FIRST_TOUCHES, 1);
+    writableFrame = mpn;
+    return STATUS_OK;
+  }
+  if (tag == TAG_SWAPPED) {
+    auxResult = entry & INDEX_MASK;
+    return STATUS_NEED_SWAP_IN;
+  }
+  return STATUS_BALLOONED;
+}
+
+/** A guest write whose bytes we do not model: COW break and "content changed", bytes kept. */
+export function touchWritePage(vm: u32, gpn: u32): u32 {
+  return makeWritable(vm, gpn, true);
+}
+
+/** Overwrites the whole page with the content of `seed`. */
+export function writeSeed(vm: u32, gpn: u32, seed: u64): u32 {
+  const status = makeWritable(vm, gpn, false);
+  if (status == STATUS_OK) fillFromSeed(framePtr(writableFrame), seed);
+  return status;
+}
+
+/** Overwrites the whole page with 4096 bytes from `src`. */
+export function writePageFrom(vm: u32, gpn: u32, src: usize): u32 {
+  const status = makeWritable(vm, gpn, false);
+  if (status == STATUS_OK) memory.copy(framePtr(writableFrame), src, PAGE_BYTES);
+  return status;
+}
+
+/** Writes `length` bytes from `src` at byte `offset` of the page (offset + length <= 4096). */
+export function writeBytesFrom(vm: u32, gpn: u32, offset: u32, length: u32, src: usize): u32 {
+  const whole = offset == 0 && length == PAGE_BYTES;
+  const status = makeWritable(vm, gpn, !whole);
+  if (status == STATUS_OK) memory.copy(framePtr(writableFrame) + offset, src, length);
+  return status;
+}
+
+/** Copies the page's guest-visible bytes to `dst` without changing anything. */
+export function peekPage(vm: u32, gpn: u32, dst: usize): u32 {
+  const entry = getEntry(vm, gpn);
+  const tag = entry >>> TAG_SHIFT;
+  if (tag == TAG_PRIVATE || tag == TAG_SHARED) {
+    memory.copy(dst, framePtr(entry & INDEX_MASK), PAGE_BYTES);
+    return STATUS_OK;
+  }
+  if (tag == TAG_COMPRESSED) return decodeSlot(entry & INDEX_MASK, dst);
+  if (tag == TAG_SWAPPED) {
+    auxResult = entry & INDEX_MASK;
+    return STATUS_NEED_SWAP_IN;
+  }
+  memory.fill(dst, 0, PAGE_BYTES); // untouched or ballooned: reads as zeros
+  return STATUS_OK;
+}
+
+/** Compresses a resident page into its VM's cache if its LZ4 block fits a 2048-byte slot. */
+export function compressPage(vm: u32, gpn: u32): u32 {
+  const entry = getEntry(vm, gpn);
+  const tag = entry >>> TAG_SHIFT;
+  if (tag != TAG_PRIVATE && tag != TAG_SHARED) return STATUS_WRONG_STATE;
+  const mpn = entry & INDEX_MASK;
+  const length = lz4CompressBlock(framePtr(mpn), <i32>PAGE_BYTES, tempBlock, <i32>ZIP_SLOT_BYTES);
+  if (length <= 0) {
+    vmAdd(vm, VM_INCOMPRESSIBLE, 1);
+    return STATUS_INCOMPRESSIBLE;
+  }
+  // A private page frees its own frame first, so a new cache frame can always be had.
+  if (tag == TAG_SHARED && needsNewCacheFrame(vm) && hostGet(HOST_FRAMES_FREE) == 0) return STATUS_NO_FRAMES;
+  unmapFrame(vm, gpn, mpn);
+  storeBlock(vm, gpn, tempBlock, <u32>length);
+  setEntry(vm, gpn, makeEntry(TAG_COMPRESSED, lastSlot()));
+  vmAdd(vm, VM_COMPRESSIONS, 1);
+  return STATUS_OK;
+}
+
+/** Moves a resident or compressed page's bytes to `dst` (staging) and records it as in `swapSlot`. */
+export function swapOutPage(vm: u32, gpn: u32, swapSlot: u32, dst: usize): u32 {
+  const entry = getEntry(vm, gpn);
+  const tag = entry >>> TAG_SHIFT;
+  if (tag == TAG_PRIVATE || tag == TAG_SHARED) {
+    const mpn = entry & INDEX_MASK;
+    memory.copy(dst, framePtr(mpn), PAGE_BYTES);
+    unmapFrame(vm, gpn, mpn);
+  } else if (tag == TAG_COMPRESSED) {
+    const slot = entry & INDEX_MASK;
+    if (decodeSlot(slot, dst) != STATUS_OK) return STATUS_CORRUPT;
+    freeSlot(slot);
+  } else {
+    return STATUS_WRONG_STATE;
+  }
+  setEntry(vm, gpn, makeEntry(TAG_SWAPPED, swapSlot));
+  vmAdd(vm, VM_SWAP_OUTS, 1);
+  return STATUS_OK;
+}
+
+/** Brings a swapped page back from 4096 bytes at `src` (its slot, read by the caller). */
+export function swapInPage(vm: u32, gpn: u32, src: usize): u32 {
+  const entry = getEntry(vm, gpn);
+  if ((entry >>> TAG_SHIFT) != TAG_SWAPPED) return STATUS_WRONG_STATE;
+  const mpn = allocGuestFrame(false);
+  if (mpn == NO_FRAME) return STATUS_NO_FRAMES;
+  memory.copy(framePtr(mpn), src, PAGE_BYTES);
+  auxResult = entry & INDEX_MASK;
+  mapPrivate(vm, gpn, mpn);
+  vmAdd(vm, VM_SWAP_INS, 1);
+  return STATUS_OK;
+}
+
+/** The balloon takes the page: whatever backed it is released (a swap slot is reported in aux). */
+export function inflatePage(vm: u32, gpn: u32): u32 {
+  const entry = getEntry(vm, gpn);
+  const tag = entry >>> TAG_SHIFT;
+  auxResult = INDEX_MASK + 1; // "no swap slot released"
+  if (tag == TAG_BALLOONED) return STATUS_WRONG_STATE;
+  if (tag == TAG_PRIVATE || tag == TAG_SHARED) unmapFrame(vm, gpn, entry & INDEX_MASK);
+  else if (tag == TAG_COMPRESSED) freeSlot(entry & INDEX_MASK);
+  else if (tag == TAG_SWAPPED) auxResult = entry & INDEX_MASK;
+  setEntry(vm, gpn, makeEntry(TAG_BALLOONED, 0));
+  vmAdd(vm, VM_BALLOON_INFLATES, 1);
+  return STATUS_OK;
+}
+
+/** The balloon returns the page to the guest: untouched, reads as zeros. */
+export function deflatePage(vm: u32, gpn: u32): u32 {
+  if ((getEntry(vm, gpn) >>> TAG_SHIFT) != TAG_BALLOONED) return STATUS_WRONG_STATE;
+  setEntry(vm, gpn, makeEntry(TAG_UNTOUCHED, 0));
+  vmAdd(vm, VM_BALLOON_DEFLATES, 1);
+  return STATUS_OK;
+}
+
+/** Clears the accessed bit (activity sampling starts watching the page). */
+export function clearAccessed(vm: u32, gpn: u32): u32 {
+  const entry = getEntry(vm, gpn);
+  if (entry & ACCESSED_BIT) setEntrySameTag(vm, gpn, entry & ~ACCESSED_BIT);
+  return STATUS_OK;
+}
+
+/** aux = 1 if the page was accessed since its bit was cleared. */
+export function testAccessed(vm: u32, gpn: u32): u32 {
+  auxResult = (getEntry(vm, gpn) & ACCESSED_BIT) ? 1 : 0;
+  return STATUS_OK;
+}
+
+/**
+ * Moves a private page into a low frame (I/O remapping): same bytes, same hash and sharing-table
+ * entry, new MPN. SKIPPED if it is already low, WRONG_STATE unless private.
+ */
+export function moveToLowFrame(vm: u32, gpn: u32): u32 {
+  const entry = getEntry(vm, gpn);
+  if ((entry >>> TAG_SHIFT) != TAG_PRIVATE) return STATUS_WRONG_STATE;
+  const oldMpn = entry & INDEX_MASK;
+  if (isLowFrame(oldMpn)) return STATUS_SKIPPED;
+  const newMpn = allocGuestFrame(true);
+  if (newMpn == NO_FRAME) return STATUS_NO_LOW_FRAMES;
+  memory.copy(framePtr(newMpn), framePtr(oldMpn), PAGE_BYTES);
+  memory.copy(metaPtr(newMpn), metaPtr(oldMpn), FRAME_META_BYTES); // hash, mappers, refcount, flags
+  if (frameFlags(oldMpn) & FLAG_IN_TABLE) tableRetarget(frameHash(oldMpn), oldMpn, newMpn);
+  store<u32>(metaPtr(oldMpn) + META_FLAGS, KIND_GUEST); // the flags moved with the content
+  releaseFrame(oldMpn);
+  setEntrySameTag(vm, gpn, makeEntry(TAG_PRIVATE, newMpn) | (entry & ACCESSED_BIT));
+  vmAdd(vm, VM_FRAMES_MOVED_LOW, 1);
+  return STATUS_OK;
+}
+

@@ -1,0 +1,179 @@
+// Transparent page sharing: the scan step, and the orders in which pages are scanned.
+//
+// One scan step on a private page (paper section 4, Linux mm/ksm.c in spirit):
+//   1. hash its 4096 bytes (XXH3-64), unless the frame still holds a valid hash: every write goes
+//      through the core and clears it, so a cached hash is exactly as good as re-hashing;
+//   2. look the hash up in the global table and compare bytes with every entry of that hash, be it a
+//      shared frame (refcount >= 2) or a hint (another private page, refcount 1);
+//   3. on equal bytes, map the page to that frame copy-on-write and free its own frame (a hint's
+//      page becomes shared too); otherwise record this page as a hint.
+// A hint never goes stale: a write to a hinted page removes its entry at once (mapping.ts), which is
+// what the paper's re-hash on a hint match checks for. Shared, untouched, compressed, swapped and
+// ballooned pages, and pages already hinted, are skipped. Hash collisions (equal hash, different
+// bytes) are counted and never share: the byte compare decides.
+
+import { TAG_SHIFT, TAG_PRIVATE, INDEX_MASK, ACCESSED_BIT, STATUS_SKIPPED, STATUS_MERGED, STATUS_HINTED } from "./layout";
+import {
+  framePtr, frameFlags, setFrameFlags, frameHash, setFrameHash,
+  FLAG_HASH_VALID, FLAG_IN_TABLE, FLAG_ZERO,
+} from "./frames";
+import { tableFind, tableHome, tableMpnAt, tableInsert } from "./table";
+import { getEntry, vmPages, vmCount, globalPages, vmOfGlobalPage, vmFirstGlobalPage } from "./vms";
+import { unmapFrame, mapShared } from "./mapping";
+import { xxh3Page } from "./hash";
+import { pagesEqual, pageIsZero } from "./compare";
+import {
+  vmAdd, hostAdd, VM_ZERO_PAGES, VM_PAGES_SCANNED, VM_SCAN_MERGES, VM_HASHES,
+  HOST_HASHES, HOST_HASH_COLLISIONS, HOST_PAGE_COMPARES, HOST_PAGES_SCANNED, HOST_SCAN_MERGES,
+} from "./counters";
+
+/** Test hook: every hash is ANDed with this mask, so tests can force collisions. */
+let hashMask: u64 = u64.MAX_VALUE;
+/** The (masked) hash of the zero page: a page with this hash is checked for being all zeros. */
+let zeroPageHash: u64 = 0;
+
+export function setHashMask(mask: u64, zeroPagePtr: usize): void {
+  hashMask = mask;
+  zeroPageHash = xxh3Page(zeroPagePtr) & mask;
+}
+
+/** The hash the sharing table uses for the bytes at `ptr`. */
+@inline export function pageHash(ptr: usize): u64 {
+  return xxh3Page(ptr) & hashMask;
+}
+
+/** One scan step on (vm, gpn). Returns STATUS_MERGED, STATUS_HINTED or STATUS_SKIPPED. */
+export function scanPage(vm: u32, gpn: u32): u32 {
+  const entry = getEntry(vm, gpn);
+  vmAdd(vm, VM_PAGES_SCANNED, 1);
+  hostAdd(HOST_PAGES_SCANNED, 1);
+  if ((entry >>> TAG_SHIFT) != TAG_PRIVATE) return STATUS_SKIPPED;
+  const mpn = entry & INDEX_MASK;
+  let flags = frameFlags(mpn);
+  if (flags & FLAG_IN_TABLE) return STATUS_SKIPPED;
+  const page = framePtr(mpn);
+  let hash: u64;
+  if (flags & FLAG_HASH_VALID) {
+    hash = frameHash(mpn);
+  } else {
+    hash = pageHash(page);
+    setFrameHash(mpn, hash);
+    flags |= FLAG_HASH_VALID;
+    vmAdd(vm, VM_HASHES, 1);
+    hostAdd(HOST_HASHES, 1);
+    if (hash == zeroPageHash && pageIsZero(page)) {
+      flags |= FLAG_ZERO;
+      vmAdd(vm, VM_ZERO_PAGES, 1);
+    }
+    setFrameFlags(mpn, flags);
+  }
+  let slot = tableFind(hash, tableHome(hash));
+  while (slot >= 0) {
+    const other = tableMpnAt(<u32>slot);
+    hostAdd(HOST_PAGE_COMPARES, 1);
+    if (pagesEqual(page, framePtr(other))) {
+      unmapFrame(vm, gpn, mpn);
+      mapShared(vm, gpn, other, entry & ACCESSED_BIT);
+      vmAdd(vm, VM_SCAN_MERGES, 1);
+      hostAdd(HOST_SCAN_MERGES, 1);
+      return STATUS_MERGED;
+    }
+    hostAdd(HOST_HASH_COLLISIONS, 1);
+    slot = tableFind(hash, <u32>slot + 1);
+  }
+  tableInsert(hash, mpn);
+  setFrameFlags(mpn, flags | FLAG_IN_TABLE);
+  return STATUS_HINTED;
+}
+
+// ---- Scan orders: a seeded bijective shuffle of an index space, without a shuffled array ----
+//
+// A 4-round Feistel network over the smallest even-bit power of two >= n, with cycle walking
+// (indices >= n are permuted again) so that it is a bijection of [0, n). Visiting i = 0 .. n-1 in
+// order visits every page exactly once, in a random order fixed by the seed.
+
+@inline function fmix32(value: u32): u32 {
+  let h = value;
+  h ^= h >>> 16;
+  h *= 0x85ebca6b;
+  h ^= h >>> 13;
+  h *= 0xc2b2ae35;
+  h ^= h >>> 16;
+  return h;
+}
+
+let permN: u32 = 0;
+let permHalfBits: u32 = 0;
+let permKey0: u32 = 0;
+let permKey1: u32 = 0;
+let permKey2: u32 = 0;
+let permKey3: u32 = 0;
+
+function preparePermutation(n: u32, seed: u64): void {
+  let bits: u32 = n <= 1 ? 2 : 32 - clz<u32>(n - 1);
+  if (bits < 2) bits = 2;
+  if (bits & 1) bits++;
+  permN = n;
+  permHalfBits = bits >>> 1;
+  permKey0 = fmix32(<u32>seed ^ 0x9e3779b9);
+  permKey1 = fmix32(<u32>(seed >>> 32) ^ 0x7f4a7c15);
+  permKey2 = fmix32(permKey0 ^ 0x85ebca6b);
+  permKey3 = fmix32(permKey1 ^ 0xc2b2ae35);
+}
+
+@inline function permute(index: u32): u32 {
+  const half = permHalfBits;
+  const mask: u32 = half >= 32 ? u32.MAX_VALUE : (<u32>1 << half) - 1;
+  let x = index;
+  do {
+    let left = x >>> half;
+    let right = x & mask;
+    let f = fmix32(right ^ permKey0) & mask; let t = left ^ f; left = right; right = t;
+    f = fmix32(right ^ permKey1) & mask; t = left ^ f; left = right; right = t;
+    f = fmix32(right ^ permKey2) & mask; t = left ^ f; left = right; right = t;
+    f = fmix32(right ^ permKey3) & mask; t = left ^ f; left = right; right = t;
+    x = (left << half) | right;
+  } while (x >= permN);
+  return x;
+}
+
+/** The `index`-th element (0 <= index < n) of the seeded permutation of [0, n). */
+export function permutedIndex(index: u32, n: u32, seed: u64): u32 {
+  preparePermutation(n, seed);
+  return permute(index);
+}
+
+/**
+ * Scans positions [from, from + count) of the seeded host-wide order over all VMs' pages (VMs in id
+ * order, then GPN). Returns how many pages were merged.
+ */
+export function scanHostOrder(seed: u64, from: u32, count: u32): u32 {
+  const total = <u32>globalPages();
+  if (total == 0 || vmCount() == 0) return 0;
+  preparePermutation(total, seed);
+  let end = <u64>from + count;
+  if (end > <u64>total) end = <u64>total;
+  let merged: u32 = 0;
+  for (let i = from; <u64>i < end; i++) {
+    const global = permute(i);
+    const vm = vmOfGlobalPage(global);
+    if (scanPage(vm, global - vmFirstGlobalPage(vm)) == STATUS_MERGED) merged++;
+  }
+  return merged;
+}
+
+/** Scans positions [from, from + count) of the seeded order over one VM's pages. Returns merges. */
+export function scanVmOrder(vm: u32, seed: u64, from: u32, count: u32): u32 {
+  const pages = vmPages(vm);
+  if (pages == 0) return 0;
+  preparePermutation(pages, seed);
+  let end = <u64>from + count;
+  if (end > <u64>pages) end = <u64>pages;
+  let merged: u32 = 0;
+  for (let i = from; <u64>i < end; i++) {
+    if (scanPage(vm, permute(i)) == STATUS_MERGED) merged++;
+  }
+  return merged;
+}
+
+export { STATUS_SKIPPED, STATUS_HINTED, FLAG_ZERO };

@@ -1,0 +1,77 @@
+// A VM's host swap file: a real file on disk with one 4 KiB slot per guest page, preallocated by
+// size (sparse until written), with a stack of free slots handing out the lowest numbers first.
+// The core never touches files: it copies pages to and from staging, and this class moves staging
+// bytes to and from the file.
+import { closeSync, ftruncateSync, openSync, readSync, rmSync, writeSync } from "node:fs";
+import { PAGE_BYTES } from "./abi.ts";
+import { SwapIoError } from "./errors.ts";
+
+export class SwapFile {
+  readonly path: string;
+  readonly slots: number;
+  private fd: number | undefined;
+  private readonly freeSlots: Uint32Array;
+  private freeCount: number;
+
+  constructor(path: string, slots: number) {
+    this.path = path;
+    this.slots = slots;
+    try {
+      this.fd = openSync(path, "w+");
+      ftruncateSync(this.fd, slots * PAGE_BYTES);
+    } catch (cause) {
+      throw new SwapIoError(`cannot create swap file ${path} of ${slots} slots (${slots * PAGE_BYTES} bytes)`, cause);
+    }
+    this.freeSlots = new Uint32Array(slots);
+    for (let i = 0; i < slots; i++) this.freeSlots[i] = slots - 1 - i;
+    this.freeCount = slots;
+  }
+
+  get usedSlots(): number {
+    return this.slots - this.freeCount;
+  }
+
+  /** A free slot, or -1 when the file is full. */
+  allocate(): number {
+    if (this.freeCount === 0) return -1;
+    this.freeCount--;
+    return this.freeSlots[this.freeCount] ?? -1;
+  }
+
+  release(slot: number): void {
+    this.freeSlots[this.freeCount++] = slot;
+  }
+
+  write(slot: number, bytes: Uint8Array): void {
+    const fd = this.openFd();
+    try {
+      const written = writeSync(fd, bytes, 0, PAGE_BYTES, slot * PAGE_BYTES);
+      if (written !== PAGE_BYTES) throw new Error(`short write: ${written} of ${PAGE_BYTES} bytes`);
+    } catch (cause) {
+      throw new SwapIoError(`cannot write slot ${slot} of swap file ${this.path}`, cause);
+    }
+  }
+
+  read(slot: number, into: Uint8Array): void {
+    const fd = this.openFd();
+    try {
+      const read = readSync(fd, into, 0, PAGE_BYTES, slot * PAGE_BYTES);
+      if (read !== PAGE_BYTES) throw new Error(`short read: ${read} of ${PAGE_BYTES} bytes`);
+    } catch (cause) {
+      throw new SwapIoError(`cannot read slot ${slot} of swap file ${this.path}`, cause);
+    }
+  }
+
+  /** Closes the file and deletes it. */
+  dispose(): void {
+    if (this.fd === undefined) return;
+    closeSync(this.fd);
+    this.fd = undefined;
+    rmSync(this.path, { force: true });
+  }
+
+  private openFd(): number {
+    if (this.fd === undefined) throw new SwapIoError(`swap file ${this.path} is closed`);
+    return this.fd;
+  }
+}
