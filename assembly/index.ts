@@ -22,3 +22,16 @@ import { getEntry, validPage } from "./vms";
 export function pmapEntry(vm: u32, gpn: u32): u32 {
   return validPage(vm, gpn) ? getEntry(vm, gpn) : 0xffffffff;
 }
+
+import { compressibleSize as pageCompressibleSize, countCompressiblePrivatePages } from "./pages";
+import { vmPages as pagesOfVm, vmCount as countOfVms } from "./vms";
+
+/** LZ4 size of a resident page if <= 2048, 0 if larger, -1 if not resident or out of range. */
+export function compressibleSize(vm: u32, gpn: u32): i32 {
+  return validPage(vm, gpn) ? pageCompressibleSize(vm, gpn) : -1;
+}
+
+/** Private pages of `vm` whose LZ4 block fits a cache slot (0 for an unknown VM). */
+export function compressiblePrivatePages(vm: u32): u32 {
+  return vm < countOfVms() ? countCompressiblePrivatePages(vm, pagesOfVm(vm)) : 0;
+}

@@ -300,3 +300,23 @@ export function moveToLowFrame(vm: u32, gpn: u32): u32 {
   return STATUS_OK;
 }
 
+
+/**
+ * The LZ4 block size of a resident page if it fits a 2048-byte cache slot, 0 if it does not, -1 if
+ * the page has no frame. Changes nothing.
+ */
+export function compressibleSize(vm: u32, gpn: u32): i32 {
+  const entry = getEntry(vm, gpn);
+  const tag = entry >>> TAG_SHIFT;
+  if (tag != TAG_PRIVATE && tag != TAG_SHARED) return -1;
+  return lz4CompressBlock(framePtr(entry & INDEX_MASK), <i32>PAGE_BYTES, tempBlock, <i32>ZIP_SLOT_BYTES);
+}
+
+/** How many of the VM's private pages (content not shared) would fit a compression-cache slot. */
+export function countCompressiblePrivatePages(vm: u32, pages: u32): u32 {
+  let count: u32 = 0;
+  for (let gpn: u32 = 0; gpn < pages; gpn++) {
+    if ((getEntry(vm, gpn) >>> TAG_SHIFT) == TAG_PRIVATE && compressibleSize(vm, gpn) > 0) count++;
+  }
+  return count;
+}

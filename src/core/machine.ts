@@ -45,6 +45,8 @@ interface MachineExports {
   vmCounterCount(): number;
   hostCounterCount(): number;
   pmapEntry(vm: number, gpn: number): number;
+  compressibleSize(vm: number, gpn: number): number;
+  compressiblePrivatePages(vm: number): number;
 }
 
 export interface MachineOptions {
@@ -551,6 +553,18 @@ export class Machine {
       if (passMerged === 0) break;
     }
     return { passes, scannedPages: scanned, mergedPages: merged, scanSeconds: seconds, firstPassSeconds };
+  }
+
+  /** The LZ4 block size of a resident page if it fits a 2048-byte cache slot, else 0; -1 if not resident. */
+  compressibleSize(vm: number, gpn: number): number {
+    this.checkPage(vm, gpn);
+    return this.raw.compressibleSize(vm, gpn);
+  }
+
+  /** How many of the VM's private (unshared) pages would fit a compression-cache slot. */
+  compressiblePrivatePages(vm: number): number {
+    this.vmRecord(vm);
+    return this.raw.compressiblePrivatePages(vm) >>> 0;
   }
 
   // ---- counters and checks ------------------------------------------------------------------
