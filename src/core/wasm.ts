@@ -10,8 +10,17 @@ export interface CoreExports {
   scratchReserve(bytes: number): number;
   xxh64(ptr: number, len: number, seed: bigint): bigint;
   xxh3Page(ptr: number): bigint;
+  /** u64 results come back as signed BigInts: read them with BigInt.asUintN(64, x). */
+  xxh64Page(ptr: number, seed: bigint): bigint;
+  /** Hash `count` consecutive 4096-byte pages from `ptr`, writing one u64 per page at `out`. */
+  xxh3Pages(ptr: number, count: number, out: number): void;
+  xxh64Pages(ptr: number, count: number, seed: bigint, out: number): void;
   pagesEqual(a: number, b: number): number;
   pageIsZero(p: number): number;
+  /** How many of the `count` page pairs (a + 4096 i, b + 4096 i) are equal. */
+  comparePagesBatch(a: number, b: number, count: number): number;
+  /** How many of the `count` consecutive pages from `p` are all zero. */
+  zeroPagesBatch(p: number, count: number): number;
   lz4CompressBlock(src: number, srcLen: number, dst: number, dstCap: number): number;
   lz4DecompressBlock(src: number, srcLen: number, dst: number, dstCap: number): number;
   [name: string]: unknown;
