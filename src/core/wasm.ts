@@ -23,6 +23,17 @@ export interface CoreExports {
   zeroPagesBatch(p: number, count: number): number;
   lz4CompressBlock(src: number, srcLen: number, dst: number, dstCap: number): number;
   lz4DecompressBlock(src: number, srcLen: number, dst: number, dstCap: number): number;
+  lz4CompressPages(src: number, count: number, dst: number, dstStride: number, dstCap: number, sizesOut: number): void;
+  lz4DecompressPages(src: number, count: number, srcStride: number, sizesIn: number, dst: number, resultsOut: number): void;
+  /** lz4DecompressBlock error codes (i32 globals) and the largest input either side accepts. */
+  readonly LZ4_MAX_INPUT_SIZE: WebAssembly.Global;
+  readonly LZ4_ERROR_BAD_ARGUMENT: WebAssembly.Global;
+  readonly LZ4_ERROR_TRUNCATED: WebAssembly.Global;
+  readonly LZ4_ERROR_LITERALS_PAST_INPUT: WebAssembly.Global;
+  readonly LZ4_ERROR_OUTPUT_OVERFLOW: WebAssembly.Global;
+  readonly LZ4_ERROR_OFFSET_ZERO: WebAssembly.Global;
+  readonly LZ4_ERROR_OFFSET_BEFORE_OUTPUT: WebAssembly.Global;
+  readonly LZ4_ERROR_LENGTH_OVERFLOW: WebAssembly.Global;
   [name: string]: unknown;
 }
 
