@@ -265,6 +265,11 @@ export class Machine {
     };
   }
 
+  /** The state code (PageState) of (vm, gpn): a cheaper pageInfo for hot loops. */
+  pageStateCode(vm: number, gpn: number): number {
+    return (this.raw.pmapEntry(vm, gpn) >>> 0) >>> TAG_SHIFT;
+  }
+
   /** The guest-visible 4096 bytes of (vm, gpn), wherever they live. Changes nothing. */
   readPage(vm: number, gpn: number): Uint8Array {
     this.checkPage(vm, gpn);
@@ -326,10 +331,25 @@ export class Machine {
     if (seeds.length !== gpns.length) {
       throw new InvalidArgumentError(`seeds: expected one per page (${gpns.length}), found ${seeds.length}`);
     }
-    return this.perPage(Op.writeSeed, vm, gpns, (i) => {
+    const low = new Uint32Array(seeds.length);
+    const high = new Uint32Array(seeds.length);
+    for (let i = 0; i < seeds.length; i++) {
       const s = BigInt.asUintN(64, seeds[i] ?? 0n);
-      return [Number(s & 0xffffffffn), Number(s >> 32n)];
-    });
+      low[i] = Number(s & 0xffffffffn);
+      high[i] = Number(s >> 32n);
+    }
+    return this.perPage(Op.writeSeed, vm, gpns, { low, high });
+  }
+
+  /**
+   * Like writeSeeds with each seed given as two u32 words (`seedHigh[i] << 32 | seedLow[i]`): no
+   * BigInt per page, for workloads and trace replay.
+   */
+  writeSeedWords(vm: number, gpns: ArrayLike<number>, seedLow: ArrayLike<number>, seedHigh: ArrayLike<number>): PageOpResult {
+    if (seedLow.length !== gpns.length || seedHigh.length !== gpns.length) {
+      throw new InvalidArgumentError(`seed words: expected one low and one high word per page (${gpns.length}), found ${seedLow.length} and ${seedHigh.length}`);
+    }
+    return this.perPage(Op.writeSeed, vm, gpns, { low: seedLow, high: seedHigh });
   }
 
   /** Compresses each page into the VM's compression cache (Status.incompressible if it does not fit). */
@@ -382,22 +402,40 @@ export class Machine {
     const chunk = Math.min(this.stagingPageCount - 1, this.recordCapacity - 1);
     for (let start = 0; start < gpns.length; start += chunk) {
       const count = Math.min(chunk, gpns.length - start);
+      // A slot only for a page that will go out: resident or compressed, and not already going out
+      // earlier in this chunk. The others (swapped, ballooned, untouched, repeated) get none, and the
+      // core answers wrongState without using the record's slot. The file has one slot per guest
+      // page, so the pages that go out always find one (a slot for every record would not: a list
+      // naming swapped or repeated pages ran the file "full" and leaked the slots already taken).
       const slots: number[] = [];
+      const goingOut = new Set<number>();
       for (let k = 0; k < count; k++) {
-        const slot = record.swap.allocate();
-        if (slot < 0) throw new SwapIoError(`swap file ${record.swap.path} is full (${record.swap.slots} slots)`);
+        const gpn = gpns[start + k] ?? 0;
+        const state = PAGE_STATE_NAMES[this.raw.pmapEntry(vm, gpn) >>> TAG_SHIFT];
+        let slot = -1;
+        if ((state === "private" || state === "shared" || state === "compressed") && !goingOut.has(gpn)) {
+          goingOut.add(gpn);
+          slot = record.swap.allocate();
+          if (slot < 0) {
+            for (const taken of slots) if (taken >= 0) record.swap.release(taken);
+            throw new SwapIoError(`swap file ${record.swap.path} is full (${record.swap.slots} slots)`);
+          }
+        }
         slots.push(slot);
-        this.setRecord(k, Op.swapOut, vm, gpns[start + k] ?? 0, slot, k);
+        this.setRecord(k, Op.swapOut, vm, gpn, Math.max(slot, 0), k);
       }
       const outcome = this.runCommands(count);
       this.views();
       for (let k = 0; k < count; k++) {
         const status = k < outcome.done ? (this.results[k] ?? Status.badArgument) : Status.skipped;
         statuses[start + k] = status;
-        const slot = slots[k] ?? 0;
+        const slot = slots[k] ?? -1;
         if (status !== Status.ok) {
-          record.swap.release(slot);
+          if (slot >= 0) record.swap.release(slot);
           continue;
+        }
+        if (slot < 0) {
+          throw new OvercommitError("CORE_FAILURE", `swap-out of vm ${vm} page ${gpns[start + k]}: the core swapped out a page that was given no swap slot`);
         }
         try {
           record.swap.write(slot, this.stagingPage(k));
@@ -759,7 +797,7 @@ export class Machine {
     op: OpCode,
     vm: number,
     gpns: ArrayLike<number>,
-    arg?: (i: number) => [number, number],
+    args?: { low: ArrayLike<number>; high: ArrayLike<number> },
     onResult?: (i: number, status: number, aux: number) => void,
   ): PageOpResult {
     this.vmRecord(vm);
@@ -768,9 +806,15 @@ export class Machine {
     const chunk = this.recordCapacity - 1;
     for (let start = 0; start < gpns.length; start += chunk) {
       const count = Math.min(chunk, gpns.length - start);
+      this.views();
+      const commands = this.commands;
+      const head = ((op << 24) | vm) >>> 0;
       for (let k = 0; k < count; k++) {
-        const [low, high] = arg ? arg(start + k) : [0, 0];
-        this.setRecord(k, op, vm, gpns[start + k] ?? 0, low, high);
+        const base = k * RECORD_WORDS;
+        commands[base] = head;
+        commands[base + 1] = gpns[start + k] ?? 0;
+        commands[base + 2] = args ? (args.low[start + k] ?? 0) : 0;
+        commands[base + 3] = args ? (args.high[start + k] ?? 0) : 0;
       }
       const outcome = this.runCommands(count);
       this.views();
