@@ -1,0 +1,181 @@
+// `overcommit run [scenario.json]`: runs a scenario over simulated time and tells what happened.
+// Without a scenario it runs the seeds' story (the default scenario) with the idle memory tax at 0
+// and at 0.75, and prints the two side by side: what `npm start` shows.
+import { parseScenario, loadScenarioFile, type Scenario } from "../sim/scenario.ts";
+import { SEEDS_STORY } from "../sim/seeds-story.ts";
+import { scaleScenario } from "../sim/scale.ts";
+import { runScenario, type RunResult } from "../sim/run.ts";
+import { maxFramesThatFit } from "../core/machine.ts";
+import type { HostEvent } from "../sim/host.ts";
+import { createProgress } from "./progress.ts";
+import { formatInt, table } from "./format.ts";
+
+export interface RunCommandOptions {
+  scenario?: string;
+  taxes?: number[];
+  scale?: number;
+  seed?: bigint;
+  durationSec?: number;
+  json?: boolean;
+  progress?: boolean;
+  events?: boolean;
+}
+
+const DEFAULT_STORY_SCALE = 1 / 8;
+
+function clock(sec: number): string {
+  const m = Math.floor(sec / 60);
+  const s = sec % 60;
+  return `${String(m).padStart(2, " ")}:${String(s).padStart(2, "0")}`;
+}
+
+/** Shows sizes at the scenario's full scale (the story's own figures). */
+function fullScale(mib: number, scale: number): string {
+  return `${formatInt(mib / scale)} MiB`;
+}
+
+/**
+ * The run as a story: workload phases, state changes, balloon and swap activity. State flicker
+ * (back and forth within a few seconds at a threshold) is folded into one line.
+ */
+export function narrate(result: RunResult, maxLines = 60): string[] {
+  const lines: string[] = [];
+  const scale = result.scale;
+  const events = result.events;
+  const started = new Map<string, boolean>();
+  let lastState: string | undefined;
+  let flicker = 0;
+  for (let i = 0; i < events.length; i++) {
+    const e = events[i] as HostEvent;
+    switch (e.type) {
+      case "phase":
+        lines.push(`${clock(e.timeSec)}  ${e.vm} ${e.detail.replace(/(\d+(?:\.\d+)?) MiB/g, (_, n: string) => fullScale(Number(n), scale))}`);
+        break;
+      case "state": {
+        const next = events.slice(i + 1, i + 40).find((x) => x.type === "state");
+        if (next && next.type === "state" && next.timeSec - e.timeSec <= 5 && next.to === e.from) {
+          flicker++;
+          i = events.indexOf(next);
+          continue;
+        }
+        if (flicker > 0) lines.push(`${clock(e.timeSec)}  (free memory hovered at a threshold before this: ${flicker} brief state flips folded)`);
+        flicker = 0;
+        if (e.to !== lastState) lines.push(`${clock(e.timeSec)}  host state ${e.from} -> ${e.to} (free ${fullScale(e.freeMiB, scale)})`);
+        lastState = e.to;
+        break;
+      }
+      case "balloon": {
+        const key = `balloon:${e.vm}:${e.change}`;
+        if (e.change !== "stopped" && !started.get(key)) {
+          started.set(key, true);
+          lines.push(`${clock(e.timeSec)}  ${e.vm} balloon starts ${e.change} (target ${fullScale(e.targetMiB, scale)})`);
+        }
+        break;
+      }
+      case "reclaim": {
+        const kind = e.compressedPages > 0 ? "compress" : "swap";
+        const key = `reclaim:${e.vm}:${kind}`;
+        if (!started.get(key)) {
+          started.set(key, true);
+          lines.push(`${clock(e.timeSec)}  host starts to ${kind === "compress" ? "compress" : "swap out"} pages of ${e.vm}`);
+        }
+        if (e.swappedPages > 0 && !started.get(`reclaim:${e.vm}:swap`)) {
+          started.set(`reclaim:${e.vm}:swap`, true);
+          lines.push(`${clock(e.timeSec)}  host starts to swap out pages of ${e.vm}`);
+        }
+        break;
+      }
+      case "blocked":
+        if (e.blocked && !started.get(`blocked:${e.vm}`)) {
+          started.set(`blocked:${e.vm}`, true);
+          lines.push(`${clock(e.timeSec)}  ${e.vm}'s allocations blocked (low state, above its target)`);
+        }
+        break;
+    }
+  }
+  if (lines.length > maxLines) {
+    const dropped = lines.length - maxLines;
+    return [...lines.slice(0, maxLines), `        ... ${dropped} more lines (use --json for every event)`];
+  }
+  return lines;
+}
+
+function summaryRows(results: readonly RunResult[]): string[][] {
+  const rows: string[][] = [];
+  const first = results[0];
+  if (!first) return rows;
+  first.vms.forEach((vm, i) => {
+    const pick = (f: (r: RunResult) => string): string[] => results.map(f);
+    const at = (r: RunResult) => r.vms[i] ?? vm;
+    const scale = first.scale;
+    rows.push([vm.name, "consumed", ...pick((r) => fullScale(at(r).consumedMiB, scale))]);
+    rows.push(["", "target (SZTGT)", ...pick((r) => fullScale(at(r).targetMiB, scale))]);
+    rows.push(["", "balloon (MCTLSZ)", ...pick((r) => fullScale(at(r).balloonMiB, scale))]);
+    rows.push(["", "swapped (SWCUR)", ...pick((r) => fullScale(at(r).swappedMiB, scale))]);
+    rows.push(["", "compressed", ...pick((r) => fullScale(at(r).compressedMiB, scale))]);
+    rows.push(["", "active est/true", ...pick((r) => `${(100 * at(r).activeEstimate).toFixed(0)}% / ${(100 * at(r).activeTrue).toFixed(0)}%`)]);
+    rows.push(["", "guest page-outs", ...pick((r) => formatInt(at(r).guestPageOuts))]);
+    rows.push(["", "double paging", ...pick((r) => formatInt(at(r).doublePaging))]);
+    rows.push(["", "host swap-outs", ...pick((r) => formatInt(at(r).swapOuts))]);
+    rows.push(["", "rho (shares/page)", ...pick((r) => (at(r).rho * scale).toFixed(3))]);
+  });
+  const states = ["high", "soft", "hard", "low"] as const;
+  rows.push(["host", "seconds per state", ...results.map((r) => states.map((s) => `${s} ${r.stateSeconds[s]}`).join(", "))]);
+  rows.push(["", "wall time", ...results.map((r) => `${r.wallSeconds.toFixed(1)} s`)]);
+  return rows;
+}
+
+export function formatRuns(results: readonly RunResult[], scenario: Scenario, note: string): string {
+  const primary = results[results.length - 1];
+  if (!primary) return "";
+  const lines = [
+    `overcommit run: ${scenario.name}${scenario.description ? ` - ${scenario.description}` : ""}`,
+    note,
+    `seed ${scenario.seed}, ${scenario.durationSec} simulated seconds, profile ${scenario.host.profile}`,
+    "",
+    `What happened (idle tax ${primary.idleTax}):`,
+    ...narrate(primary),
+    "",
+    `At the end (${clock(primary.durationSec)}):`,
+    table(["vm", "", ...results.map((r) => `tax ${r.idleTax}`)], summaryRows(results)),
+  ];
+  return lines.join("\n");
+}
+
+export function runRunCommand(options: RunCommandOptions): RunResult[] {
+  let scenario = options.scenario ? loadScenarioFile(options.scenario) : parseScenario(SEEDS_STORY, "built-in seeds' story");
+  if (options.seed !== undefined) scenario = { ...scenario, seed: options.seed.toString() };
+  if (options.durationSec !== undefined) scenario = { ...scenario, durationSec: options.durationSec };
+  let scale = options.scale ?? (options.scenario ? 1 : DEFAULT_STORY_SCALE);
+  const totalPages = (scenario.host.memoryMiB * scale) * 256;
+  const guestPages = scenario.vms.reduce((sum, vm) => sum + vm.memoryMiB * scale * 256, 0);
+  if (totalPages > maxFramesThatFit(guestPages)) {
+    const fit = Math.floor(maxFramesThatFit(guestPages) / 256);
+    throw new RangeError(
+      `host memory ${scenario.host.memoryMiB * scale} MiB does not fit the 4 GiB WASM memory (at most about ${fit} MiB with these VMs): run it scaled, e.g. --scale ${(fit / scenario.host.memoryMiB).toFixed(3)}`,
+    );
+  }
+  if (scale !== 1) scenario = scaleScenario(scenario, scale);
+  const taxes = options.taxes ?? (options.scenario ? [scenario.host.idleTax] : [0, 0.75]);
+  const note =
+    scale !== 1
+      ? `Simulated at scale ${scale} (host ${formatInt(scenario.host.memoryMiB)} MiB); sizes below are shown at full scale.`
+      : `Host ${formatInt(scenario.host.memoryMiB)} MiB.`;
+  const progress = createProgress(options.progress ?? true);
+  const results: RunResult[] = [];
+  try {
+    for (const tax of taxes) {
+      const withTax: Scenario = { ...scenario, host: { ...scenario.host, idleTax: tax } };
+      progress.start(`run (tax ${tax})`, scenario.durationSec, "sim s");
+      results.push(runScenario(withTax, { onSecond: (now) => progress.update(now) }));
+    }
+  } finally {
+    progress.stop();
+  }
+  if (options.json) {
+    process.stdout.write(`${JSON.stringify({ scenario: scenario.name, scale, runs: results.map(({ metrics, events, ...rest }) => ({ ...rest, events: options.events ? events : undefined })) })}\n`);
+  } else {
+    process.stdout.write(`${formatRuns(results, scenario, note)}\n`);
+  }
+  return results;
+}
