@@ -14,7 +14,7 @@
 
 import { TAG_SHIFT, TAG_PRIVATE, INDEX_MASK, ACCESSED_BIT, STATUS_SKIPPED, STATUS_MERGED, STATUS_HINTED } from "./layout";
 import {
-  framePtr, frameFlags, setFrameFlags, frameHash, setFrameHash,
+  framePtr, frameFlags, setFrameFlags, frameHash, setFrameHash, frameRefcount,
   FLAG_HASH_VALID, FLAG_IN_TABLE, FLAG_ZERO,
 } from "./frames";
 import { tableFind, tableHome, tableMpnAt, tableInsert } from "./table";
@@ -31,6 +31,15 @@ import {
 let hashMask: u64 = u64.MAX_VALUE;
 /** The (masked) hash of the zero page: a page with this hash is checked for being all zeros. */
 let zeroPageHash: u64 = 0;
+/**
+ * At most this many guest pages map one shared frame (Linux KSM's max_page_sharing): a content
+ * with more copies gets a second frame, like KSM's chain of stable nodes. Unlimited by default.
+ */
+let maxPageSharing: u32 = u32.MAX_VALUE;
+
+export function setMaxPageSharing(limit: u32): void {
+  maxPageSharing = limit < 2 ? 2 : limit;
+}
 
 export function setHashMask(mask: u64, zeroPagePtr: usize): void {
   hashMask = mask;
@@ -70,6 +79,10 @@ export function scanPage(vm: u32, gpn: u32): u32 {
   let slot = tableFind(hash, tableHome(hash));
   while (slot >= 0) {
     const other = tableMpnAt(<u32>slot);
+    if (frameRefcount(other) >= maxPageSharing) {
+      slot = tableFind(hash, <u32>slot + 1); // full: look for another frame of this content
+      continue;
+    }
     hostAdd(HOST_PAGE_COMPARES, 1);
     if (pagesEqual(page, framePtr(other))) {
       unmapFrame(vm, gpn, mpn);

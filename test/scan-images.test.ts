@@ -65,6 +65,23 @@ describe("scan of the sample images", () => {
     }
   });
 
+  it("with --max-page-sharing splits a content into full frames of at most N pages, like KSM's chains", async () => {
+    const counts = contentCounts(IMAGE_NAMES);
+    for (const limit of [2, 3, 256]) {
+      let frames = 0;
+      let saved = 0;
+      for (const { count } of counts.values()) {
+        const full = Math.floor(count / limit);
+        const rest = count % limit;
+        const contentFrames = full + (rest >= 2 ? 1 : 0);
+        frames += contentFrames;
+        saved += full * (limit - 1) + (rest >= 2 ? rest - 1 : 0);
+      }
+      const report = await scanImages(IMAGE_NAMES.map(imagePath), { seed: 3n, maxPageSharing: limit });
+      expect({ limit, sharedFrames: report.sharedFrames, savedPages: report.savedPages }).toEqual({ limit, sharedFrames: frames, savedPages: saved });
+    }
+  });
+
   it("counts compressible unshared pages like an independent LZ4 compressor, within a few pages", async () => {
     const counts = contentCounts(IMAGE_NAMES);
     let lz4NapiCompressible = 0;

@@ -59,8 +59,13 @@ export function buildProgram(): Command {
     .option("--json", "print exactly one JSON object on stdout instead of the table")
     .addOption(seedOption("seed of the random scan order"))
     .option("--compress", "also count unshared pages whose LZ4 block fits a 2 KiB compression-cache slot")
+    .option(
+      "--max-page-sharing <n>",
+      "at most n pages share one frame; more copies get another frame, like Linux KSM's max_page_sharing (KSM's default is 256; ours: unlimited)",
+      parsePositiveInt,
+    )
     .option("--no-progress", "no progress bar on stderr")
-    .action(async (images: string[], options: { json?: boolean; seed: bigint; compress?: boolean; progress: boolean }) => {
+    .action(async (images: string[], options: { json?: boolean; seed: bigint; compress?: boolean; maxPageSharing?: number; progress: boolean }) => {
       await runScanCommand(images, options);
     });
 

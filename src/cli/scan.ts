@@ -8,6 +8,7 @@ export interface ScanCommandOptions {
   json?: boolean;
   seed: bigint;
   compress?: boolean;
+  maxPageSharing?: number;
   progress?: boolean;
 }
 
@@ -49,6 +50,7 @@ export async function runScanCommand(paths: readonly string[], options: ScanComm
     const report = await scanImages(paths, {
       seed: options.seed,
       compress: options.compress ?? false,
+      ...(options.maxPageSharing !== undefined ? { maxPageSharing: options.maxPageSharing } : {}),
       onLoadProgress: (image, loaded, total) => {
         if (image !== loadingImage) {
           loadingImage = image;

@@ -45,6 +45,7 @@ interface MachineExports {
   vmCounterCount(): number;
   hostCounterCount(): number;
   pmapEntry(vm: number, gpn: number): number;
+  setMaxPageSharing(limit: number): void;
   compressibleSize(vm: number, gpn: number): number;
   compressiblePrivatePages(vm: number): number;
 }
@@ -64,6 +65,11 @@ export interface MachineOptions {
   batchRecords?: number;
   /** Staging pages shared with the core (swap and image I/O). Default 256 (1 MiB). */
   stagingPages?: number;
+  /**
+   * At most this many guest pages share one frame; more copies of a content get another frame
+   * (Linux KSM's max_page_sharing, default 256 there). Default: unlimited.
+   */
+  maxPageSharing?: number;
 }
 
 export interface VmOptions {
@@ -200,6 +206,9 @@ export class Machine {
     const created = this.raw.createMachine(this.frames, this.lowFrames, this.maxVms, this.recordCapacity, this.stagingPageCount);
     if (!created) {
       throw new OvercommitError("MACHINE_TOO_LARGE", `machine memory: ${this.frames} frames do not fit the 4 GiB WASM memory`);
+    }
+    if (options.maxPageSharing !== undefined) {
+      this.raw.setMaxPageSharing(checkCount("maxPageSharing", options.maxPageSharing, 2, 0xffffffff));
     }
     this.ownsSwapDirectory = options.swapDirectory === undefined;
     this.swapDirectory = options.swapDirectory ?? mkdtempSync(join(tmpdir(), "overcommit-swap-"));

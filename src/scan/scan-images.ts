@@ -9,6 +9,8 @@ export interface ImageScanOptions {
   seed?: bigint;
   /** Also count pages not shared away whose LZ4 block fits a 2048-byte cache slot. */
   compress?: boolean;
+  /** At most this many pages share one frame (KSM's max_page_sharing). Default: unlimited. */
+  maxPageSharing?: number;
   onLoadProgress?: (image: number, pagesLoaded: number, imagePages: number) => void;
   onScanProgress?: (progress: ScanProgress) => void;
 }
@@ -42,6 +44,8 @@ export interface ImageScanReport {
   readonly hashCollisions: number;
   readonly compressiblePages?: number;
   readonly seed: string;
+  /** The limit of pages per shared frame, or null for unlimited. */
+  readonly maxPageSharing: number | null;
   readonly images: readonly ImageScanEntry[];
 }
 
@@ -50,7 +54,11 @@ export async function scanImages(paths: readonly string[], options: ImageScanOpt
   const infos: ImageInfo[] = [];
   for (const path of paths) infos.push(await imageInfo(path));
   const totalPages = infos.reduce((sum, info) => sum + info.pages, 0);
-  const machine = Machine.create({ frames: Math.max(1, totalPages), maxVms: Math.max(1, infos.length) });
+  const machine = Machine.create({
+    frames: Math.max(1, totalPages),
+    maxVms: Math.max(1, infos.length),
+    ...(options.maxPageSharing !== undefined ? { maxPageSharing: options.maxPageSharing } : {}),
+  });
   try {
     const loadStarted = performance.now();
     for (const [index, info] of infos.entries()) {
@@ -89,6 +97,7 @@ export async function scanImages(paths: readonly string[], options: ImageScanOpt
       hashCollisions: host.hashCollisions,
       ...(compressiblePages !== undefined ? { compressiblePages } : {}),
       seed: seed.toString(),
+      maxPageSharing: options.maxPageSharing ?? null,
       images,
     };
   } finally {
