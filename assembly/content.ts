@@ -1,7 +1,7 @@
 // Page content from a 64-bit content seed: the same seed always gives the same 4096 bytes, seed 0
 // the zero page, so traces and scenarios can describe content in 8 bytes a page.
 //
-// Definition (src/core/content-seed.ts is an independent scalar TypeScript version, used as oracle):
+// Definition (test/oracles/content-seed.ts is an independent scalar TypeScript version, the tests' oracle):
 //   - seed 0: 4096 zero bytes.
 //   - otherwise the top two bits pick how many leading 64-bit words are pseudo-random; the rest of
 //     the page is zero, so the class fixes how well the page compresses:

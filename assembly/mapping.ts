@@ -74,10 +74,10 @@ export function mapShared(vm: u32, gpn: u32, mpn: u32, accessed: u32): void {
   setEntry(vm, gpn, makeEntry(TAG_SHARED, mpn) | accessed);
 }
 
-/** Maps a freshly allocated frame (refcount 1) privately to (vm, gpn), marking it accessed. */
-export function mapPrivate(vm: u32, gpn: u32, mpn: u32): void {
+/** Maps a freshly allocated frame (refcount 1) privately to (vm, gpn); `accessed` is 0 or ACCESSED_BIT. */
+export function mapPrivate(vm: u32, gpn: u32, mpn: u32, accessed: u32): void {
   xorFrameMappers(mpn, mapperKey(vm, gpn));
-  setEntry(vm, gpn, makeEntry(TAG_PRIVATE, mpn) | ACCESSED_BIT);
+  setEntry(vm, gpn, makeEntry(TAG_PRIVATE, mpn) | accessed);
 }
 
 /** Allocates a zero-filled frame for an untouched page's first touch. NO_FRAME if memory is full. */
@@ -85,7 +85,7 @@ export function firstTouch(vm: u32, gpn: u32): u32 {
   const mpn = allocGuestFrame(false);
   if (mpn == NO_FRAME) return NO_FRAME;
   memory.fill(framePtr(mpn), 0, 4096);
-  mapPrivate(vm, gpn, mpn);
+  mapPrivate(vm, gpn, mpn, ACCESSED_BIT);
   vmAdd(vm, VM_FIRST_TOUCHES, 1);
   return mpn;
 }

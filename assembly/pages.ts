@@ -65,7 +65,7 @@ function decompressIn(vm: u32, gpn: u32, slot: u32): u32 {
     mpn = allocGuestFrame(false);
     memory.copy(framePtr(mpn), tempPage, PAGE_BYTES);
   }
-  mapPrivate(vm, gpn, mpn);
+  mapPrivate(vm, gpn, mpn, ACCESSED_BIT);
   vmAdd(vm, VM_DECOMPRESSIONS, 1);
   return STATUS_OK;
 }
@@ -126,7 +126,7 @@ function makeWritableFrame(vm: u32, gpn: u32, keepContent: bool): u32 {
     if (mpn == NO_FRAME) return STATUS_NO_FRAMES;
     if (keepContent) memory.copy(framePtr(mpn), framePtr(shared), PAGE_BYTES);
     unmapFrame(vm, gpn, shared);
-    mapPrivate(vm, gpn, mpn);
+    mapPrivate(vm, gpn, mpn, ACCESSED_BIT);
     vmAdd(vm, VM_COW_BREAKS, 1);
     writableFrame = mpn;
     return STATUS_OK;
@@ -135,7 +135,7 @@ function makeWritableFrame(vm: u32, gpn: u32, keepContent: bool): u32 {
     const mpn = allocGuestFrame(false);
     if (mpn == NO_FRAME) return STATUS_NO_FRAMES;
     if (keepContent) memory.fill(framePtr(mpn), 0, PAGE_BYTES);
-    mapPrivate(vm, gpn, mpn);
+    mapPrivate(vm, gpn, mpn, ACCESSED_BIT);
     vmAdd(vm, VM_FIRST_TOUCHES, 1);
     writableFrame = mpn;
     return STATUS_OK;
@@ -206,7 +206,7 @@ export function compressPage(vm: u32, gpn: u32): u32 {
   if (tag == TAG_SHARED && needsNewCacheFrame(vm) && hostGet(HOST_FRAMES_FREE) == 0) return STATUS_NO_FRAMES;
   unmapFrame(vm, gpn, mpn);
   storeBlock(vm, gpn, tempBlock, <u32>length);
-  setEntry(vm, gpn, makeEntry(TAG_COMPRESSED, lastSlot()));
+  setEntry(vm, gpn, makeEntry(TAG_COMPRESSED, lastSlot()) | (entry & ACCESSED_BIT));
   vmAdd(vm, VM_COMPRESSIONS, 1);
   return STATUS_OK;
 }
@@ -226,7 +226,7 @@ export function swapOutPage(vm: u32, gpn: u32, swapSlot: u32, dst: usize): u32 {
   } else {
     return STATUS_WRONG_STATE;
   }
-  setEntry(vm, gpn, makeEntry(TAG_SWAPPED, swapSlot));
+  setEntry(vm, gpn, makeEntry(TAG_SWAPPED, swapSlot) | (entry & ACCESSED_BIT));
   vmAdd(vm, VM_SWAP_OUTS, 1);
   return STATUS_OK;
 }
@@ -239,7 +239,8 @@ export function swapInPage(vm: u32, gpn: u32, src: usize): u32 {
   if (mpn == NO_FRAME) return STATUS_NO_FRAMES;
   memory.copy(framePtr(mpn), src, PAGE_BYTES);
   auxResult = entry & INDEX_MASK;
-  mapPrivate(vm, gpn, mpn);
+  // A swap-in is the host's doing: the page keeps its accessed bit; a guest access sets it anyway.
+  mapPrivate(vm, gpn, mpn, entry & ACCESSED_BIT);
   vmAdd(vm, VM_SWAP_INS, 1);
   return STATUS_OK;
 }

@@ -554,12 +554,16 @@ export class Machine {
   /** Scans positions [from, from + count) of the seeded host-wide random order. Returns merges. */
   scanHostOrder(seed: bigint, from: number, count: number): number {
     this.checkLive();
+    checkCount("scan position", from, 0, 0xffffffff);
+    checkCount("scan count", count, 0, 0xffffffff);
     return this.raw.scanHostOrder(BigInt.asUintN(64, seed), from >>> 0, count >>> 0);
   }
 
   /** Scans positions [from, from + count) of the seeded random order of one VM. Returns merges. */
   scanVmOrder(vm: number, seed: bigint, from: number, count: number): number {
     this.vmRecord(vm);
+    checkCount("scan position", from, 0, 0xffffffff);
+    checkCount("scan count", count, 0, 0xffffffff);
     return this.raw.scanVmOrder(vm, BigInt.asUintN(64, seed), from >>> 0, count >>> 0);
   }
 
@@ -676,7 +680,9 @@ export class Machine {
     const record = Number.isInteger(vm) ? this.vmRecords[vm] : undefined;
     if (!record) {
       throw new InvalidArgumentError(
-        `VM ${String(vm)}: no such VM (this machine has ${this.vmRecords.length}: ids 0..${this.vmRecords.length - 1})`,
+        this.vmRecords.length === 0
+          ? `VM ${String(vm)}: no such VM (this machine has no VMs yet: add one with addVm)`
+          : `VM ${String(vm)}: no such VM (this machine has ${this.vmRecords.length}: ids 0..${this.vmRecords.length - 1})`,
         "UNKNOWN_VM",
       );
     }
