@@ -1,43 +1,13 @@
 #!/usr/bin/env node
 // The `overcommit` command line: parses arguments (commander) and dispatches to the jobs.
-import { Command, Option, InvalidArgumentError as CommanderArgumentError } from "commander";
+import { Command, Option } from "commander";
+import { parsePositiveInt, parsePositiveNumber, parseScale, parseSeed, parseTaxes, seedOption } from "./options.ts";
+import { registerTraceCommands } from "./trace.ts";
+import { runReplayCommand } from "./replay.ts";
 import { OvercommitError } from "../core/errors.ts";
 import { runScanCommand } from "./scan.ts";
 import { runDemo } from "./demo.ts";
 import { runRunCommand } from "./run.ts";
-
-function parseSeed(value: string): bigint {
-  if (!/^(0x[0-9a-fA-F]+|\d+)$/.test(value)) throw new CommanderArgumentError(`expected a non-negative integer (decimal or 0x hex), found "${value}"`);
-  const seed = BigInt(value);
-  if (seed >= 1n << 64n) throw new CommanderArgumentError(`expected a seed below 2^64, found ${value}`);
-  return seed;
-}
-
-/** A --seed option: commander cannot print a BigInt default, so it gets a text description. */
-function seedOption(description: string): Option {
-  return new Option("--seed <n>", description).argParser(parseSeed).default(1n, "1");
-}
-
-function parseTaxes(value: string): number[] {
-  const taxes = value.split(",").map((part) => Number(part.trim()));
-  if (taxes.length === 0 || taxes.some((t) => !(t >= 0 && t < 1))) {
-    throw new CommanderArgumentError(`expected tax rates from 0 to below 1, separated by commas, found "${value}"`);
-  }
-  return taxes;
-}
-
-function parseScale(value: string): number {
-  const fraction = /^1\/(\d+)$/.exec(value);
-  const scale = fraction ? 1 / Number(fraction[1]) : Number(value);
-  if (!(scale > 0 && scale <= 1)) throw new CommanderArgumentError(`expected a scale in (0, 1], e.g. 0.125 or 1/8, found "${value}"`);
-  return scale;
-}
-
-function parsePositiveInt(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n <= 0) throw new CommanderArgumentError(`expected a positive integer, found "${value}"`);
-  return n;
-}
 
 export function buildProgram(): Command {
   const program = new Command();
@@ -79,13 +49,15 @@ export function buildProgram(): Command {
     .argument("[scenario]", "scenario JSON file")
     .option("--tax <list>", "idle memory tax rates to run, comma-separated (e.g. 0,0.75)", parseTaxes)
     .option("--scale <factor>", "multiply every memory size and rate (e.g. 1/8) to fit the 4 GiB WASM memory", parseScale)
-    .addOption(new Option("--seed <n>", "override the scenario's seed").argParser(parseSeed))
+    .addOption(seedOption("override the scenario's seed", undefined))
     .option("--duration <seconds>", "override the simulated duration", parsePositiveInt)
+    .option("--metrics <file>", "write esxtop-style CSV metrics of the (last) run")
     .option("--json", "print one JSON object (summary per run) instead of the story")
     .option("--events", "with --json: include every event")
     .option("--no-progress", "no progress bar on stderr")
-    .action((scenario: string | undefined, options: { tax?: number[]; scale?: number; seed?: bigint; duration?: number; json?: boolean; events?: boolean; progress: boolean }) => {
+    .action((scenario: string | undefined, options: { tax?: number[]; scale?: number; seed?: bigint; duration?: number; metrics?: string; json?: boolean; events?: boolean; progress: boolean }) => {
       runRunCommand({
+        ...(options.metrics !== undefined ? { metrics: options.metrics } : {}),
         ...(scenario !== undefined ? { scenario } : {}),
         ...(options.tax ? { taxes: options.tax } : {}),
         ...(options.scale !== undefined ? { scale: options.scale } : {}),
@@ -96,6 +68,27 @@ export function buildProgram(): Command {
         progress: options.progress,
       });
     });
+
+  program
+    .command("replay")
+    .description(
+      "Replay a memory trace (binary, JSON Lines, Valgrind lackey or page fingerprints) on a simulated host, streaming it " +
+        "with constant memory; the host's policies run every simulated second. Ctrl-C stops cleanly and still writes what it has.",
+    )
+    .argument("<trace>", "trace file")
+    .option("--scenario <file>", "host and VM settings (VMs matched to the trace's by name)")
+    .option("--host-mib <MiB>", "host memory (default: the scenario's, or the sum of the trace's VMs: no overcommit)", parsePositiveNumber)
+    .option("--metrics <file>", "write esxtop-style CSV metrics (one row per VM per sample plus a host row)")
+    .option("--metrics-interval <seconds>", "simulated seconds between metrics samples", parsePositiveNumber, 10)
+    .addOption(seedOption("seed of the host's random choices", undefined))
+    .option("--verify", "remember every page's content and check it at the end (slower; more memory)")
+    .option("--json", "print one JSON summary on stdout")
+    .option("--no-progress", "no progress bar on stderr")
+    .action(async (trace: string, options: { scenario?: string; hostMib?: number; metrics?: string; metricsInterval: number; seed?: bigint; verify?: boolean; json?: boolean; progress: boolean }) => {
+      await runReplayCommand(trace, options);
+    });
+
+  registerTraceCommands(program);
 
   program
     .command("demo")

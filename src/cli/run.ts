@@ -8,6 +8,7 @@ import { runScenario, type RunResult } from "../sim/run.ts";
 import { maxFramesThatFit } from "../core/machine.ts";
 import type { HostEvent } from "../sim/host.ts";
 import { createProgress } from "./progress.ts";
+import { MetricsCsvWriter } from "../sim/metrics-csv.ts";
 import { formatInt, table } from "./format.ts";
 
 export interface RunCommandOptions {
@@ -19,6 +20,8 @@ export interface RunCommandOptions {
   json?: boolean;
   progress?: boolean;
   events?: boolean;
+  /** Write esxtop-style CSV metrics of the last run here. */
+  metrics?: string;
 }
 
 const DEFAULT_STORY_SCALE = 1 / 8;
@@ -164,10 +167,21 @@ export function runRunCommand(options: RunCommandOptions): RunResult[] {
   const progress = createProgress(options.progress ?? true);
   const results: RunResult[] = [];
   try {
-    for (const tax of taxes) {
+    for (const [i, tax] of taxes.entries()) {
       const withTax: Scenario = { ...scenario, host: { ...scenario.host, idleTax: tax } };
       progress.start(`run (tax ${tax})`, scenario.durationSec, "sim s");
-      results.push(runScenario(withTax, { onSecond: (now) => progress.update(now) }));
+      const last = i === taxes.length - 1;
+      const writer = last && options.metrics ? new MetricsCsvWriter(options.metrics) : undefined;
+      try {
+        results.push(
+          runScenario(withTax, {
+            onSecond: (now) => progress.update(now),
+            ...(writer ? { onSample: (host, vms) => writer.write(host, vms) } : {}),
+          }),
+        );
+      } finally {
+        writer?.close();
+      }
     }
   } finally {
     progress.stop();

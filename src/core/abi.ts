@@ -69,6 +69,8 @@ export const VM_COUNTER_NAMES = [
   "scanMerges", "hashes", "firstTouches", "guestReads", "guestWrites", "framesMovedLow",
 ] as const;
 export type VmCounterName = (typeof VM_COUNTER_NAMES)[number];
+/** Index of each per-VM counter in the core's block. */
+export const VM_COUNTER_INDEX = Object.fromEntries(VM_COUNTER_NAMES.map((name, i) => [name, i])) as Record<VmCounterName, number>;
 export const VM_COUNTER_SLOTS = 32;
 
 export const HOST_COUNTER_NAMES = [
@@ -77,6 +79,8 @@ export const HOST_COUNTER_NAMES = [
   "pageCompares", "pagesScanned", "scanMerges", "vms",
 ] as const;
 export type HostCounterName = (typeof HOST_COUNTER_NAMES)[number];
+/** Index of each host counter in the core's block. */
+export const HOST_COUNTER_INDEX = Object.fromEntries(HOST_COUNTER_NAMES.map((name, i) => [name, i])) as Record<HostCounterName, number>;
 export const HOST_COUNTER_SLOTS = 32;
 
 export const AUDIT_FAILURES: readonly string[] = [

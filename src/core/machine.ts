@@ -11,7 +11,7 @@ import { open } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
-  AUDIT_FAILURES, HOST_COUNTER_NAMES, HOST_COUNTER_SLOTS, INDEX_MASK, MAX_INDEX, Op, PAGE_BYTES,
+  AUDIT_FAILURES, HOST_COUNTER_INDEX, HOST_COUNTER_NAMES, VM_COUNTER_INDEX, HOST_COUNTER_SLOTS, INDEX_MASK, MAX_INDEX, Op, PAGE_BYTES,
   PAGE_SHIFT, PAGE_STATE_NAMES, Status, STATUS_NAMES, TAG_SHIFT, ACCESSED_BIT, VM_COUNTER_NAMES,
   VM_COUNTER_SLOTS, type HostCounterName, type OpCode, type PageStateName, type VmCounterName,
 } from "./abi.ts";
@@ -46,6 +46,7 @@ interface MachineExports {
   hostCounterCount(): number;
   pmapEntry(vm: number, gpn: number): number;
   setMaxPageSharing(limit: number): void;
+  fillFromSeed(ptr: number, seed: bigint): void;
   compressibleSize(vm: number, gpn: number): number;
   compressiblePrivatePages(vm: number): number;
 }
@@ -272,6 +273,14 @@ export class Machine {
       accessed: (entry & ACCESSED_BIT) !== 0,
       index: entry & INDEX_MASK,
     };
+  }
+
+  /** The 4096 bytes a content seed stands for (what writeSeed writes). */
+  seedContent(seed: bigint): Uint8Array {
+    this.views();
+    const ptr = (this.raw.stagingRegion() >>> 0) + this.reservedStagingPage * PAGE_BYTES;
+    this.raw.fillFromSeed(ptr, BigInt.asUintN(64, seed));
+    return this.stagingPage(this.reservedStagingPage).slice();
   }
 
   /** The state code (PageState) of (vm, gpn): a cheaper pageInfo for hot loops. */
@@ -640,6 +649,18 @@ export class Machine {
     return out;
   }
 
+  /** One host counter, without building the whole record (for hot loops). */
+  hostCounter(name: HostCounterName): number {
+    this.views();
+    return Number(this.hostCounterView[HOST_COUNTER_INDEX[name]] ?? 0n);
+  }
+
+  /** One counter of a VM, without building the whole record (for hot loops). */
+  vmCounter(vm: number, name: VmCounterName): number {
+    this.views();
+    return Number(this.vmCounterView[vm * VM_COUNTER_SLOTS + VM_COUNTER_INDEX[name]] ?? 0n);
+  }
+
   /** Recomputes every counter and link from scratch inside the core; throws if anything disagrees. */
   audit(): void {
     this.checkLive();
@@ -756,11 +777,32 @@ export class Machine {
   }
 
   /**
-   * Runs records [0, count), handling what the core cannot do itself: swap-ins (then the record is
+   * The command region as u32 words, 4 per record: (op << 24 | vm), gpn, argument low, argument
+   * high. For callers that stream many operations (trace replay): fill records [0, n) with
+   * n <= commandRecords, then call runCommands(n). Valid until the next call that grows memory.
+   */
+  commandWords(): Uint32Array {
+    this.views();
+    return this.commands;
+  }
+
+  /** How many command records a caller may fill (one is kept for swap-ins). */
+  get commandRecords(): number {
+    return this.recordCapacity - 1;
+  }
+
+  /** The status of command record `index` after runCommands. */
+  commandStatus(index: number): number {
+    this.views();
+    return this.results[index] ?? Status.badArgument;
+  }
+
+  /**
+   * Runs records [from, count), handling what the core cannot do itself: swap-ins (then the record is
    * retried) and peeks of swapped pages (read straight from the file). Stops on a policy matter.
    */
-  runCommands(count: number): { done: number; stop: StopReason } {
-    let next = 0;
+  runCommands(count: number, from = 0): { done: number; stop: StopReason } {
+    let next = from;
     while (next < count) {
       const stoppedAt = this.raw.runBatch(next, count);
       if (stoppedAt >= count) break;

@@ -1,7 +1,8 @@
 // Activity sampling (paper section 5.3): each period the host watches a random sample of a VM's
 // guest pages (clears their accessed bits) and counts how many the guest touched by the period's
 // end. The fraction is smoothed by a fast and a slow moving average; the estimate is the highest of
-// the two and of the current period's partial count, so it rises at once and falls slowly.
+// the two and of the latest count (the last full period's, or the running period's partial count
+// once it is higher), so it rises at once and falls slowly.
 import type { Machine } from "../core/machine.ts";
 import type { Random } from "../sim/random.ts";
 
@@ -65,7 +66,8 @@ export class ActivitySampler {
     for (let i = 0; i < n; i++) this.sample[i] = this.random.nextInt(pages);
     this.machine.clearAccessed(this.vm, this.sample);
     this.periodStartSec = nowSec;
-    this.current = 0;
+    // `current` keeps the count of the period just finished until this period's partial count
+    // passes it: resetting it here would drop a rise just measured out of the estimate for a while.
   }
 
   private finishPeriod(): void {

@@ -4,7 +4,15 @@
 // its own page-outs) and lets the host free the frames behind them; deflating gives pages back to
 // the guest's free list as untouched memory.
 import type { Machine } from "../core/machine.ts";
-import type { GuestOs } from "./guest-os.ts";
+
+/** What the driver needs from a guest: its pages, and handing pages to and from the balloon. */
+export interface BalloonGuest {
+  readonly vm: number;
+  readonly pages: number;
+  readonly balloonPages: number;
+  giveToBalloon(count: number): number[];
+  takeFromBalloon(count: number): number[];
+}
 
 export class BalloonDriver {
   /** MCTLTGT: the size the host asks for, in pages. */
@@ -13,7 +21,7 @@ export class BalloonDriver {
 
   constructor(
     private readonly machine: Machine,
-    private readonly guest: GuestOs,
+    private readonly guest: BalloonGuest,
     readonly enabled: boolean,
     ctlMaxPercent: number,
     private readonly ratePagesPerSec: number,

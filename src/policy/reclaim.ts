@@ -4,7 +4,7 @@
 // (at most Mem.MemZipMaxPct of its memory); incompressible pages, and the oldest compressed pages
 // when the cache is full, go to the VM's swap file.
 import type { Machine } from "../core/machine.ts";
-import { Status } from "../core/abi.ts";
+import { PageState, Status } from "../core/abi.ts";
 import type { Random } from "../sim/random.ts";
 
 export interface ReclaimCounters {
@@ -41,7 +41,7 @@ export class VmReclaimer {
     while (reclaimed < pages && attempts < maxAttempts) {
       attempts++;
       const gpn = random.nextInt(vmPages);
-      if (this.machine.pageInfo(this.vm, gpn).state !== "private") continue;
+      if (this.machine.pageStateCode(this.vm, gpn) !== PageState.private) continue;
       if (this.reclaimPage(gpn)) reclaimed++;
     }
     return reclaimed;
@@ -49,7 +49,7 @@ export class VmReclaimer {
 
   private reclaimPage(gpn: number): boolean {
     if (this.maxCacheFrames > 0) {
-      if (this.machine.vmCounters(this.vm).zipCacheFrames >= this.maxCacheFrames) this.evictOldest();
+      if (this.machine.vmCounter(this.vm, "zipCacheFrames") >= this.maxCacheFrames) this.evictOldest();
       const status = this.machine.compress(this.vm, [gpn]).statuses[0];
       if (status === Status.ok) {
         this.compressedFifo.push(gpn);
@@ -69,7 +69,7 @@ export class VmReclaimer {
   private evictOldest(): void {
     while (this.fifoHead < this.compressedFifo.length) {
       const gpn = this.compressedFifo[this.fifoHead++] ?? 0;
-      if (this.machine.pageInfo(this.vm, gpn).state !== "compressed") continue;
+      if (this.machine.pageStateCode(this.vm, gpn) !== PageState.compressed) continue;
       if (this.machine.swapOut(this.vm, [gpn]).statuses[0] === Status.ok) this.counters.evictedFromCache++;
       break;
     }

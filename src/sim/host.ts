@@ -15,6 +15,7 @@ import { ActivitySampler } from "../policy/activity.ts";
 import { computeTargets, idleCostFactor, sharesPerPage, type AllocationRequest } from "../policy/allocation.ts";
 import { BalloonDriver } from "../policy/balloon.ts";
 import { GuestOs } from "../policy/guest-os.ts";
+import { TraceGuest } from "../policy/trace-guest.ts";
 import { IoRemapper } from "../policy/io-remap.ts";
 import {
   allocationsBlocked, ballooningAllowed, nextState, stateFor, swappingAllowed, thresholdsFor,
@@ -55,8 +56,13 @@ class VmRuntime {
   readonly shares: number;
   readonly reservationPages: number;
   readonly limitPages: number;
-  readonly guest: GuestOs;
+  /** The scenario-driven guest OS model, or undefined for a trace-driven VM. */
+  readonly guest: GuestOs | undefined;
+  /** The trace-driven guest, or undefined for a scenario-driven VM. */
+  readonly traceGuest: TraceGuest | undefined;
   readonly balloon: BalloonDriver;
+  /** A trace's balloon hint: the balloon target in pages, overriding the policy while set. */
+  balloonHint: number | undefined;
   readonly sampler: ActivitySampler;
   readonly reclaimer: VmReclaimer;
   readonly random: Random;
@@ -77,13 +83,18 @@ class VmRuntime {
     machine: Machine,
     settings: HostSettings,
     seed: bigint,
+    traceDriven: { trackContent: boolean } | undefined,
   ) {
     this.pages = machine.vmPages(id);
     this.shares = spec.shares ?? spec.memoryMiB * 10;
     this.reservationPages = Math.floor(spec.reservationMiB * MIB_PAGES);
     this.limitPages = Math.floor((spec.limitMiB ?? spec.memoryMiB) * MIB_PAGES);
-    this.guest = new GuestOs(machine, id);
-    this.balloon = new BalloonDriver(machine, this.guest, spec.balloonDriver, settings.ctlMaxPercent, Math.max(1, Math.round(settings.balloonRateMiBPerSec * MIB_PAGES)));
+    this.guest = traceDriven ? undefined : new GuestOs(machine, id);
+    this.traceGuest = traceDriven ? new TraceGuest(machine, id, traceDriven) : undefined;
+    this.balloonHint = undefined;
+    const balloonGuest = this.guest ?? this.traceGuest;
+    if (!balloonGuest) throw new Error("unreachable: a VM has a guest");
+    this.balloon = new BalloonDriver(machine, balloonGuest, spec.balloonDriver, settings.ctlMaxPercent, Math.max(1, Math.round(settings.balloonRateMiBPerSec * MIB_PAGES)));
     this.random = new Random(deriveSeed(seed, id * 7 + 1));
     this.contentRandom = new Random(deriveSeed(seed, id * 7 + 2));
     this.sampler = new ActivitySampler(machine, id, { samplePeriodSec: settings.samplePeriodSec, samplePages: settings.samplePages }, new Random(deriveSeed(seed, id * 7 + 3)));
@@ -120,13 +131,26 @@ export class Host {
   readonly events: HostEvent[] = [];
   readonly metrics: MetricsLog;
   private readonly reclaimRandom: Random;
+  private readonly keepMetrics: boolean;
+  private readonly sampleListeners = new Set<(host: HostSample, vms: readonly VmSample[]) => void>();
   private nowSecValue = 0;
   private stateValue: MemoryState = "high";
   private scannedSinceSample = 0;
   private lastSampleSec = 0;
   readonly stateSeconds: Record<MemoryState, number> = { high: 0, clear: 0, soft: 0, hard: 0, low: 0 };
 
-  constructor(readonly scenario: Scenario, options: { swapDirectory?: string } = {}) {
+  constructor(
+    readonly scenario: Scenario,
+    options: {
+      swapDirectory?: string;
+      /** Names of VMs driven by a trace instead of the scenario's timeline. */
+      traceVms?: ReadonlySet<string>;
+      /** Trace-driven VMs remember each page's content seed, so content can be verified. */
+      trackContent?: boolean;
+      /** Keep every metrics sample in `metrics` (default true; long runs can stream them instead). */
+      keepMetrics?: boolean;
+    } = {},
+  ) {
     this.seed = seedOf(scenario);
     this.settings = { ...DEFAULT_HOST_SETTINGS, ...scenario.host.settings, profile: scenario.host.profile };
     this.idleTax = scenario.host.idleTax;
@@ -141,7 +165,8 @@ export class Host {
     this.thresholds = thresholdsFor(frames, this.settings);
     for (const spec of scenario.vms) {
       const id = this.machine.addVm({ name: spec.name, pages: Math.floor(spec.memoryMiB * MIB_PAGES) });
-      const vm = new VmRuntime(id, spec, this.machine, this.settings, this.seed);
+      const traced = options.traceVms?.has(spec.name) ? { trackContent: options.trackContent ?? false } : undefined;
+      const vm = new VmRuntime(id, spec, this.machine, this.settings, this.seed, traced);
       this.vms.push(vm);
       this.byName.set(spec.name, vm);
     }
@@ -150,7 +175,8 @@ export class Host {
     this.timeline = [...scenario.timeline].sort((a, b) => a.atSec - b.atSec);
     this.reclaimRandom = new Random(deriveSeed(this.seed, 1_000_002));
     this.metrics = { intervalSec: scenario.metrics.intervalSec, host: [], vms: [] };
-    this.stateValue = stateFor(this.machine.hostCounters().framesFree, this.thresholds);
+    this.keepMetrics = options.keepMetrics ?? true;
+    this.stateValue = stateFor(this.machine.hostCounter("framesFree"), this.thresholds);
   }
 
   get nowSec(): number {
@@ -173,6 +199,17 @@ export class Host {
     return () => set.delete(listener);
   }
 
+  /** Calls `listener` with every metrics sample (host row and one row per VM); returns the unsubscribe. */
+  onSample(listener: (host: HostSample, vms: readonly VmSample[]) => void): () => void {
+    this.sampleListeners.add(listener);
+    return () => this.sampleListeners.delete(listener);
+  }
+
+  /** Takes a metrics sample now (also done every interval); e.g. at the end of a replay. */
+  sampleNow(): void {
+    if (this.nowSecValue > this.lastSampleSec) this.sample();
+  }
+
   /** Runs `seconds` simulated seconds. */
   run(seconds: number, onSecond?: (nowSec: number) => void): void {
     for (let i = 0; i < seconds; i++) {
@@ -185,12 +222,13 @@ export class Host {
   step(): void {
     const now = this.nowSecValue;
     this.applyTimeline(now);
-    for (const vm of this.vms) this.guestWork(vm, now);
+    for (const vm of this.vms) if (vm.guest) this.guestWork(vm, vm.guest, now);
     for (const vm of this.vms) {
       vm.sampler.tick(now);
       if (now % this.settings.samplePeriodSec === 0) {
-        vm.trueActiveFraction = vm.guest.touchedPages / vm.pages;
-        vm.guest.resetTouched();
+        const guest = vm.guest ?? vm.traceGuest;
+        vm.trueActiveFraction = (guest?.touchedPages ?? 0) / vm.pages;
+        guest?.resetTouched();
       }
     }
     const scannedBefore = this.scanner.pagesScanned;
@@ -206,19 +244,66 @@ export class Host {
 
   /** Pages of machine memory the VM consumes: private frames, its part of shared frames, cache frames. */
   consumedPages(vm: number): number {
-    const c = this.machine.vmCounters(vm);
-    const host = this.machine.hostCounters();
-    const sharedPart = host.pagesSharing > 0 ? (c.sharedPages * host.sharedFrames) / host.pagesSharing : 0;
-    return c.privatePages + sharedPart + c.zipCacheFrames;
+    const m = this.machine;
+    const pagesSharing = m.hostCounter("pagesSharing");
+    const shared = m.vmCounter(vm, "sharedPages");
+    const sharedPart = pagesSharing > 0 && shared > 0 ? (shared * m.hostCounter("sharedFrames")) / pagesSharing : 0;
+    return m.vmCounter(vm, "privatePages") + sharedPart + m.vmCounter(vm, "zipCacheFrames");
   }
 
-  /** What the guest model says page (vm, gpn) must read as: a content seed, or undefined (anything / zeros). */
+  /** What the guest model says page (vm, gpn) must read as: a content seed, or undefined (anything). */
   expectedSeed(vm: number, gpn: number): bigint | undefined {
-    return this.vmRuntime(vm).guest.expectedSeed(gpn);
+    const runtime = this.vmRuntime(vm);
+    return (runtime.guest ?? runtime.traceGuest)?.expectedSeed(gpn);
   }
 
+  /** The scenario-driven guest OS model of a VM (throws for a trace-driven VM). */
   guest(vm: number): GuestOs {
-    return this.vmRuntime(vm).guest;
+    const guest = this.vmRuntime(vm).guest;
+    if (!guest) throw new RangeError(`VM ${vm} is driven by a trace: it has no guest OS model`);
+    return guest;
+  }
+
+  /** The trace-driven guest of a VM, or undefined for a scenario-driven VM. */
+  traceGuest(vm: number): TraceGuest | undefined {
+    return this.vmRuntime(vm).traceGuest;
+  }
+
+  /** A VM's id by name, or undefined. */
+  vmId(name: string): number | undefined {
+    return this.byName.get(name)?.id;
+  }
+
+  /** A trace's balloon hint: the VM's balloon target (pages) from now on; undefined hands it back to the policy. */
+  setBalloonHint(vm: number, pages: number | undefined): void {
+    this.vmRuntime(vm).balloonHint = pages;
+  }
+
+  /** Reports a phase change of a trace-driven VM (idle, active) as an event. */
+  notePhase(vm: number, action: string, detail: string): void {
+    this.emit({ type: "phase", timeSec: this.nowSecValue, vm: this.vmRuntime(vm).spec.name, action, detail });
+  }
+
+  /**
+   * Machine memory ran out in the middle of a second (a trace's burst): reclaim now, by compression
+   * and swap from the VMs above target, or from the largest consumers if none is. Returns the
+   * frames freed (0: nothing could be reclaimed).
+   */
+  makeRoom(wantedFrames: number): number {
+    const now = this.nowSecValue;
+    this.updateState(now);
+    const before = this.machine.hostCounter("framesFree");
+    const want = Math.max(wantedFrames, Math.round(this.settings.swapRateMiBPerSec * MIB_PAGES) / 10, 16);
+    const consumers = this.vms
+      .map((vm) => ({ vm, excess: this.consumedPages(vm.id) - Math.max(vm.targetPages, vm.reservationPages), consumed: this.consumedPages(vm.id) - vm.reservationPages }))
+      .filter((c) => c.consumed > 0)
+      .sort((a, b) => b.excess - a.excess || b.consumed - a.consumed);
+    for (const { vm } of consumers) {
+      const freed = this.machine.hostCounter("framesFree") - before;
+      if (freed >= want) break;
+      this.reclaimFrom(vm, Math.ceil(want - freed), now);
+    }
+    return this.machine.hostCounter("framesFree") - before;
   }
 
   /** A summary of one VM now. */
@@ -243,9 +328,9 @@ export class Host {
       activeTrue: runtime.trueActiveFraction,
       rho: this.rhoOf(runtime, consumed),
       blockedSeconds: runtime.blockedSeconds,
-      guestPageOuts: runtime.guest.counters.pageOuts,
-      guestPageIns: runtime.guest.counters.pageIns,
-      doublePaging: runtime.guest.counters.doublePaging,
+      guestPageOuts: runtime.guest?.counters.pageOuts ?? 0,
+      guestPageIns: runtime.guest?.counters.pageIns ?? 0,
+      doublePaging: runtime.guest?.counters.doublePaging ?? 0,
       swapIns: c.swapIns,
       swapOuts: c.swapOuts,
     };
@@ -289,7 +374,7 @@ export class Host {
         case "boot":
           w.bootBacklog += Math.floor(event.MiB * MIB_PAGES);
           w.bootRate = Math.max(1, Math.round(event.rateMiBPerSec * MIB_PAGES));
-          w.growTarget = Math.max(w.growTarget, vm.guest.allocatedPages + w.bootBacklog);
+          w.growTarget = Math.max(w.growTarget, (vm.guest?.allocatedPages ?? 0) + w.bootBacklog);
           w.workingSet = w.growTarget;
           w.touchRate = Math.max(w.touchRate, Math.round(w.workingSet / 10));
           detail = `boots with ${event.MiB} MiB`;
@@ -302,8 +387,8 @@ export class Host {
           detail = `grows to ${event.toMiB} MiB at ${event.rateMiBPerSec} MiB/s`;
           break;
         case "free": {
-          const freed = vm.guest.free(Math.floor(event.MiB * MIB_PAGES));
-          w.growTarget = vm.guest.allocatedPages;
+          const freed = vm.guest?.free(Math.floor(event.MiB * MIB_PAGES)) ?? 0;
+          w.growTarget = vm.guest?.allocatedPages ?? 0;
           w.workingSet = Math.min(w.workingSet, w.growTarget);
           detail = `frees ${(freed / MIB_PAGES).toFixed(0)} MiB inside the guest (the host still backs it)`;
           break;
@@ -336,7 +421,12 @@ export class Host {
     const os = BigInt(vm.spec.content.osSeed);
     const osLow = Number(os & 0xffffffffn);
     const osHigh = Number((os >> 32n) & 0xffffffffn);
-    const h = mix32(mix32(osLow ^ index) ^ osHigh);
+    // The seed is mixed in twice, non-linearly: with `mix32(osLow ^ index)` alone, seeds that differ
+    // only in low bits (1 and 2, say) gave the same set of OS pages at permuted GPNs, so VMs of
+    // "different" OSes shared them all.
+    const a = mix32(osLow ^ 0x9e3779b9) ^ osHigh;
+    const b = mix32(osHigh ^ mix32(osLow + 0x7f4a7c15));
+    const h = mix32(mix32(index ^ a) + b);
     if ((h % 10000) / 100 < vm.spec.content.osZeroPct) {
       out[0] = 0;
       out[1] = 0;
@@ -360,14 +450,14 @@ export class Host {
     out[1] = ((r.nextUint32() & 0x3fffffff) | (cls << 30)) >>> 0;
   }
 
-  private guestWork(vm: VmRuntime, now: number): void {
+  private guestWork(vm: VmRuntime, guest: GuestOs, now: number): void {
     const w = vm.workload;
     const blockedByState = allocationsBlocked(this.stateValue) && this.consumedPages(vm.id) > vm.targetPages;
     if (blockedByState !== vm.blocked) {
       vm.blocked = blockedByState;
       this.emit({ type: "blocked", timeSec: now, vm: vm.spec.name, blocked: blockedByState });
     }
-    const wantsToAllocate = w.bootBacklog > 0 || vm.guest.allocatedPages < w.growTarget;
+    const wantsToAllocate = w.bootBacklog > 0 || guest.allocatedPages < w.growTarget;
     if (blockedByState && wantsToAllocate) vm.blockedSeconds++;
     if (!blockedByState && wantsToAllocate) {
       const limitRoom = Math.max(0, Math.floor(vm.limitPages - this.consumedPages(vm.id)));
@@ -381,11 +471,11 @@ export class Host {
           low[i] = words[0] ?? 0;
           high[i] = words[1] ?? 0;
         }
-        const step = vm.guest.allocate(n, low, high);
+        const step = guest.allocate(n, low, high);
         vm.osPagesBooted += step.done;
         w.bootBacklog -= step.done;
       } else {
-        const n = Math.min(w.growTarget - vm.guest.allocatedPages, w.growRate, limitRoom);
+        const n = Math.min(w.growTarget - guest.allocatedPages, w.growRate, limitRoom);
         const low = new Uint32Array(n);
         const high = new Uint32Array(n);
         for (let i = 0; i < n; i++) {
@@ -393,13 +483,13 @@ export class Host {
           low[i] = words[0] ?? 0;
           high[i] = words[1] ?? 0;
         }
-        const step = vm.guest.allocate(n, low, high);
+        const step = guest.allocate(n, low, high);
         // Seeds drawn for pages that did not get allocated are simply not used.
         void step;
       }
     }
     if (w.touchRate > 0 && w.workingSet > 0) {
-      vm.guest.touch(w.touchRate, w.workingSet, vm.spec.writePct / 100, vm.random, (out) => this.appSeedWords(vm, out));
+      guest.touch(w.touchRate, w.workingSet, vm.spec.writePct / 100, vm.random, (out) => this.appSeedWords(vm, out));
     }
     for (const io of w.io) {
       if (now >= io.untilSec) continue;
@@ -422,7 +512,7 @@ export class Host {
     const requests: AllocationRequest[] = this.vms.map((vm) => {
       const consumed = this.consumedPages(vm.id);
       const w = vm.workload;
-      const backlog = w.bootBacklog + Math.max(0, w.growTarget - vm.guest.allocatedPages);
+      const backlog = vm.guest ? w.bootBacklog + Math.max(0, w.growTarget - vm.guest.allocatedPages) : 0;
       return {
         shares: vm.shares,
         reservationPages: vm.reservationPages,
@@ -439,7 +529,7 @@ export class Host {
   }
 
   private updateState(now: number): void {
-    const free = this.machine.hostCounters().framesFree;
+    const free = this.machine.hostCounter("framesFree");
     const next = nextState(free, this.thresholds, this.stateValue);
     if (next !== this.stateValue) {
       this.emit({ type: "state", timeSec: now, from: this.stateValue, to: next, freeMiB: free / MIB_PAGES });
@@ -455,6 +545,7 @@ export class Host {
       const excess = this.consumedPages(vm.id) - vm.targetPages;
       const size = vm.balloon.sizePages;
       let target = ballooningAllowed(state) ? size + excess : excess < 0 ? size + excess : size;
+      if (vm.balloonHint !== undefined) target = vm.balloonHint;
       target = Math.max(0, Math.min(vm.balloon.maxPages, Math.round(target)));
       // The guest's reservation is never reclaimed.
       const reclaimable = Math.max(0, Math.floor(this.consumedPages(vm.id) - vm.reservationPages));
@@ -467,32 +558,39 @@ export class Host {
         this.emit({ type: "balloon", timeSec: now, vm: vm.spec.name, sizeMiB: vm.balloon.sizePages / MIB_PAGES, targetMiB: vm.balloon.targetPages / MIB_PAGES, change });
       }
     }
-    // Limits hold in every state: a VM above its limit is reclaimed at once.
+    // Limits hold in every state: a VM above its limit is reclaimed at once. A page compressed into
+    // a fresh cache frame frees nothing yet (the cache frame costs what the page did), so repeat
+    // until the VM is within its limit or nothing more can be reclaimed.
     for (const vm of this.vms) {
-      const over = Math.ceil(this.consumedPages(vm.id) - vm.limitPages);
-      if (over > 0) this.reclaimFrom(vm, over, now);
+      for (let pass = 0; pass < 8; pass++) {
+        const over = Math.ceil(this.consumedPages(vm.id) - vm.limitPages);
+        if (over <= 0 || this.reclaimFrom(vm, over, now) === 0) break;
+      }
     }
     if (!swappingAllowed(state)) return;
     // Compression, then swap: back up to the soft threshold, from VMs above target, at the swap rate.
-    const free = this.machine.hostCounters().framesFree;
+    const free = this.machine.hostCounter("framesFree");
     let budget = Math.min(Math.max(0, this.thresholds.soft - free), Math.round(this.settings.swapRateMiBPerSec * MIB_PAGES));
     if (budget <= 0) return;
     const excess = this.vms.map((vm) => Math.max(0, Math.min(this.consumedPages(vm.id) - vm.targetPages, this.consumedPages(vm.id) - vm.reservationPages)));
     const totalExcess = excess.reduce((a, b) => a + b, 0);
     if (totalExcess <= 0) return;
     for (const [i, vm] of this.vms.entries()) {
-      const share = Math.min(budget, Math.ceil((budget * (excess[i] ?? 0)) / totalExcess), Math.ceil(excess[i] ?? 0));
+      // Whole pages of excess only: rounding a fraction up would reclaim below the reservation.
+      const share = Math.min(budget, Math.ceil((budget * (excess[i] ?? 0)) / totalExcess), Math.floor(excess[i] ?? 0));
       if (share > 0) this.reclaimFrom(vm, share, now);
     }
     void budget;
   }
 
-  private reclaimFrom(vm: VmRuntime, pages: number, now: number): void {
+  /** Compresses or swaps up to `pages` of the VM's pages; returns how many left machine memory. */
+  private reclaimFrom(vm: VmRuntime, pages: number, now: number): number {
     const before = { ...vm.reclaimer.counters };
-    vm.reclaimer.reclaim(pages, this.reclaimRandom);
+    const reclaimed = vm.reclaimer.reclaim(pages, this.reclaimRandom);
     const compressed = vm.reclaimer.counters.compressed - before.compressed;
     const swapped = vm.reclaimer.counters.swappedOut + vm.reclaimer.counters.evictedFromCache - before.swappedOut - before.evictedFromCache;
     if (compressed + swapped > 0) this.emit({ type: "reclaim", timeSec: now, vm: vm.spec.name, compressedPages: compressed, swappedPages: swapped });
+    return reclaimed;
   }
 
   private sample(): void {
@@ -503,6 +601,7 @@ export class Host {
     const thresholdsMiB: Record<string, number> = {};
     for (const [name, frames] of Object.entries(this.thresholds)) if (typeof frames === "number") thresholdsMiB[name] = frames / MIB_PAGES;
     let zeroPages = 0;
+    const rows: VmSample[] = [];
     for (const vm of this.vms) {
       const c = this.machine.vmCounters(vm.id);
       zeroPages += c.zeroPages;
@@ -536,14 +635,14 @@ export class Host {
         UNTOUCHED: c.untouchedPages / MIB_PAGES,
         BALLOONED: c.balloonedPages / MIB_PAGES,
         rho: this.rhoOf(vm, consumed),
-        "GUEST_PGOUT/s": perSec(vm.guest.counters.pageOuts, vm.previousGuest.pageOuts),
-        "GUEST_PGIN/s": perSec(vm.guest.counters.pageIns, vm.previousGuest.pageIns),
-        DOUBLE_PAGING: vm.guest.counters.doublePaging,
+        "GUEST_PGOUT/s": perSec(vm.guest?.counters.pageOuts ?? 0, vm.previousGuest.pageOuts),
+        "GUEST_PGIN/s": perSec(vm.guest?.counters.pageIns ?? 0, vm.previousGuest.pageIns),
+        DOUBLE_PAGING: vm.guest?.counters.doublePaging ?? 0,
         BLOCKED: vm.blocked ? 1 : 0,
       };
-      this.metrics.vms.push(row);
+      rows.push(row);
       vm.previous = c;
-      vm.previousGuest = { pageOuts: vm.guest.counters.pageOuts, pageIns: vm.guest.counters.pageIns };
+      vm.previousGuest = { pageOuts: vm.guest?.counters.pageOuts ?? 0, pageIns: vm.guest?.counters.pageIns ?? 0 };
     }
     const hostRow: HostSample = {
       timeSec: now,
@@ -555,6 +654,10 @@ export class Host {
       thresholdsMiB,
     };
     this.scannedSinceSample = 0;
-    this.metrics.host.push(hostRow);
+    if (this.keepMetrics) {
+      this.metrics.host.push(hostRow);
+      this.metrics.vms.push(...rows);
+    }
+    for (const listener of this.sampleListeners) listener(hostRow, rows);
   }
 }

@@ -1,7 +1,7 @@
 // Running a scenario to its end: a Host stepped for the scenario's duration, with progress, and a
 // result holding the event log, the metrics and a final summary per VM.
 import { Host, type HostEvent } from "./host.ts";
-import type { MetricsLog } from "./metrics.ts";
+import type { HostSample, MetricsLog, VmSample } from "./metrics.ts";
 import type { MemoryState } from "../policy/memory-state.ts";
 import type { Scenario } from "./scenario.ts";
 
@@ -32,10 +32,13 @@ export interface RunOptions {
   onSecond?: (nowSec: number, host: Host) => boolean | void;
   /** Checks the core's bookkeeping and every guest page's content at the end (slow; for tests). */
   verify?: boolean;
+  /** Called with every metrics sample as it is taken. */
+  onSample?: (host: HostSample, vms: readonly VmSample[]) => void;
 }
 
 export function runScenario(scenario: Scenario, options: RunOptions = {}): RunResult {
   const host = new Host(scenario);
+  if (options.onSample) host.onSample(options.onSample);
   const started = performance.now();
   try {
     for (let t = 0; t < scenario.durationSec; t++) {
