@@ -47,6 +47,11 @@ export const FLAG_SLOT0_USED: u32 = 1 << 5;
 export const FLAG_SLOT1_USED: u32 = 1 << 6;
 /** The cache frame is on its VM's list of cache frames with a free slot. */
 export const FLAG_ON_PARTIAL_LIST: u32 = 1 << 7;
+/**
+ * A free frame that was used before (its bytes are whatever was last there). Free frames without
+ * it have never been used: fresh linear memory, known to be zero, and not yet backed by the OS.
+ */
+export const FLAG_USED_BEFORE: u32 = 1 << 8;
 
 let metaBase: usize = 0;
 let framesBase: usize = 0;
@@ -133,13 +138,13 @@ export function reserveFrames(count: u32, lowCount: u32): bool {
   lowFrameCount = lowCount < count ? lowCount : count;
   freeHighHead = NO_FRAME;
   freeLowHead = NO_FRAME;
-  for (let mpn = count; mpn > 0; mpn--) pushFree(mpn - 1);
+  for (let mpn = count; mpn > 0; mpn--) pushFree(mpn - 1, 0);
   return true;
 }
 
-@inline function pushFree(mpn: u32): void {
+@inline function pushFree(mpn: u32, usedBefore: u32): void {
   const meta = metaPtr(mpn);
-  store<u32>(meta + META_FLAGS, KIND_FREE);
+  store<u32>(meta + META_FLAGS, KIND_FREE | usedBefore);
   store<u32>(meta + META_REFCOUNT, 0);
   if (mpn < lowFrameCount) {
     store<u32>(meta + META_NEXT_FREE, freeLowHead);
@@ -178,11 +183,19 @@ function takeFrame(lowOnly: bool): u32 {
   return mpn != NO_FRAME ? mpn : popLow();
 }
 
-/** A frame for guest content: refcount 1, no mappers yet, content undefined. */
+let lastAllocFresh: bool = false;
+
+/** True if the frame the last allocation returned had never been used: its bytes are all zero. */
+export function lastAllocatedFrameIsZero(): bool {
+  return lastAllocFresh;
+}
+
+/** A frame for guest content: refcount 1, no mappers yet, content undefined (see lastAllocatedFrameIsZero). */
 export function allocGuestFrame(lowOnly: bool): u32 {
   const mpn = takeFrame(lowOnly);
   if (mpn == NO_FRAME) return NO_FRAME;
   const meta = metaPtr(mpn);
+  lastAllocFresh = (load<u32>(meta + META_FLAGS) & FLAG_USED_BEFORE) == 0;
   store<u64>(meta + META_HASH, 0);
   store<u64>(meta + META_MAPPERS, 0);
   store<u32>(meta + META_REFCOUNT, 1);
@@ -211,7 +224,7 @@ export function releaseFrame(mpn: u32): void {
   const kind = frameFlags(mpn) & KIND_MASK;
   if (kind == KIND_GUEST) hostAdd(HOST_FRAMES_GUEST, -1);
   else if (kind == KIND_ZIP) hostAdd(HOST_FRAMES_ZIP, -1);
-  pushFree(mpn);
+  pushFree(mpn, FLAG_USED_BEFORE);
 }
 
 export function freeFrameCount(): u32 {

@@ -9,7 +9,7 @@
 
 import { ACCESSED_BIT, INDEX_MASK, TAG_PRIVATE, TAG_SHARED, makeEntry, NO_FRAME } from "./layout";
 import {
-  allocGuestFrame, releaseFrame, frameFlags, setFrameFlags, frameRefcount, setFrameRefcount,
+  allocGuestFrame, releaseFrame, lastAllocatedFrameIsZero, frameFlags, setFrameFlags, frameRefcount, setFrameRefcount,
   frameHash, frameMappers, xorFrameMappers, mapperKey, framePtr,
   FLAG_HASH_VALID, FLAG_IN_TABLE, FLAG_ZERO,
 } from "./frames";
@@ -84,7 +84,8 @@ export function mapPrivate(vm: u32, gpn: u32, mpn: u32, accessed: u32): void {
 export function firstTouch(vm: u32, gpn: u32): u32 {
   const mpn = allocGuestFrame(false);
   if (mpn == NO_FRAME) return NO_FRAME;
-  memory.fill(framePtr(mpn), 0, 4096);
+  // A never-used frame is already zero (and not yet backed by the OS: leave it untouched).
+  if (!lastAllocatedFrameIsZero()) memory.fill(framePtr(mpn), 0, 4096);
   mapPrivate(vm, gpn, mpn, ACCESSED_BIT);
   vmAdd(vm, VM_FIRST_TOUCHES, 1);
   return mpn;

@@ -14,7 +14,7 @@ import {
   makeEntry,
 } from "./layout";
 import {
-  framePtr, metaPtr, allocGuestFrame, releaseFrame, frameFlags, frameHash, isLowFrame,
+  framePtr, metaPtr, allocGuestFrame, releaseFrame, lastAllocatedFrameIsZero, frameFlags, frameHash, isLowFrame,
   FRAME_META_BYTES, META_FLAGS, FLAG_IN_TABLE, KIND_GUEST,
 } from "./frames";
 import { tableRetarget } from "./table";
@@ -134,7 +134,7 @@ function makeWritableFrame(vm: u32, gpn: u32, keepContent: bool): u32 {
   if (tag == TAG_UNTOUCHED) {
     const mpn = allocGuestFrame(false);
     if (mpn == NO_FRAME) return STATUS_NO_FRAMES;
-    if (keepContent) memory.fill(framePtr(mpn), 0, PAGE_BYTES);
+    if (keepContent && !lastAllocatedFrameIsZero()) memory.fill(framePtr(mpn), 0, PAGE_BYTES);
     mapPrivate(vm, gpn, mpn, ACCESSED_BIT);
     vmAdd(vm, VM_FIRST_TOUCHES, 1);
     writableFrame = mpn;

@@ -415,7 +415,7 @@ export class Machine {
   /** Swaps pages out to the VM's swap file (resident or compressed pages; others: wrongState). */
   swapOut(vm: number, gpns: ArrayLike<number>): PageOpResult {
     const record = this.vmRecord(vm);
-    for (let i = 0; i < gpns.length; i++) this.checkPage(vm, gpns[i]);
+    this.checkPages(vm, gpns);
     const statuses = new Uint8Array(gpns.length);
     const chunk = Math.min(this.stagingPageCount - 1, this.recordCapacity - 1);
     for (let start = 0; start < gpns.length; start += chunk) {
@@ -720,6 +720,16 @@ export class Machine {
     }
   }
 
+  /** Validates many GPNs at once: one cheap loop, and a precise error for the first bad one. */
+  private checkPages(vm: number, gpns: ArrayLike<number>): void {
+    const pages = this.vmRecord(vm).pages;
+    const integral = gpns instanceof Uint32Array || gpns instanceof Uint16Array || gpns instanceof Uint8Array || gpns instanceof Int32Array;
+    for (let i = 0; i < gpns.length; i++) {
+      const gpn = gpns[i] as number;
+      if (!(gpn >= 0 && gpn < pages) || (!integral && !Number.isInteger(gpn))) this.checkPage(vm, gpn);
+    }
+  }
+
   private refreshViews(): void {
     const buffer = this.raw.memory.buffer as ArrayBuffer;
     this.buffer = buffer;
@@ -857,8 +867,7 @@ export class Machine {
     args?: { low: ArrayLike<number>; high: ArrayLike<number> },
     onResult?: (i: number, status: number, aux: number) => void,
   ): PageOpResult {
-    this.vmRecord(vm);
-    for (let i = 0; i < gpns.length; i++) this.checkPage(vm, gpns[i]);
+    this.checkPages(vm, gpns);
     const statuses = new Uint8Array(gpns.length);
     const chunk = this.recordCapacity - 1;
     for (let start = 0; start < gpns.length; start += chunk) {

@@ -15,6 +15,9 @@ export interface ActivityOptions {
   readonly slowGain?: number;
 }
 
+/** How often the running period's partial count is taken (it is cheap, but not free at 100s of VMs). */
+const PARTIAL_COUNT_EVERY_SEC = 5;
+
 export class ActivitySampler {
   private sample = new Uint32Array(0);
   private fast = 0;
@@ -53,7 +56,7 @@ export class ActivitySampler {
     if (nowSec - this.periodStartSec >= this.options.samplePeriodSec) {
       if (this.sample.length > 0) this.finishPeriod();
       this.startPeriod(nowSec);
-    } else if (this.sample.length > 0) {
+    } else if (this.sample.length > 0 && (nowSec - this.periodStartSec) % PARTIAL_COUNT_EVERY_SEC === 0) {
       // Within a period, the partial count only ever rises: a prompt signal of new activity.
       this.current = Math.max(this.current, this.machine.countAccessed(this.vm, this.sample) / this.sample.length);
     }
