@@ -1,6 +1,7 @@
 // Scenarios: a host, its VMs and a timeline of workload phases, as JSON. Validated with zod so
 // that a bad file gets an error naming the field, what was expected and what was found.
 import { readFileSync } from "node:fs";
+import { dirname, isAbsolute, resolve } from "node:path";
 import { z } from "zod";
 import { OvercommitError } from "../core/errors.ts";
 
@@ -61,6 +62,8 @@ const vmSchema = z
     content: contentSchema.default({ osSeed: 1, osZeroPct: 10, appZeroPct: 5, compressiblePct: 50 }),
     /** Fraction of touches that write new content. */
     writePct: percent.default(10),
+    /** A raw memory image (whole 4 KiB pages, .gz accepted) loaded as the VM's first pages at time 0. */
+    image: z.string().min(1).optional(),
   })
   .strict();
 
@@ -77,6 +80,8 @@ const eventSchema = z.discriminatedUnion("action", [
     .strict(),
 ]);
 
+const metricsSchema = z.object({ intervalSec: positive.default(10) }).strict();
+
 export const scenarioSchema = z
   .object({
     name: z.string().default("scenario"),
@@ -88,7 +93,9 @@ export const scenarioSchema = z
     host: hostSchema,
     vms: z.array(vmSchema).min(1),
     timeline: z.array(eventSchema).default([]),
-    metrics: z.object({ intervalSec: positive.default(10) }).strict().default({ intervalSec: 10 }),
+    metrics: metricsSchema.default({ intervalSec: 10 }),
+    /** A trace replayed into the scenario's VMs (matched by name); its VMs follow it, not the timeline. */
+    trace: z.string().min(1).optional(),
   })
   .strict()
   .superRefine((scenario, ctx) => {
@@ -141,19 +148,44 @@ function formatPath(path: readonly PropertyKey[]): string {
   return path.map((key, i) => (typeof key === "number" ? `[${key}]` : `${i === 0 ? "" : "."}${String(key)}`)).join("") || "(top level)";
 }
 
+/** The keys an object at `path` of a scenario may have, for "unrecognized key" errors. */
+function allowedKeys(input: unknown, path: readonly PropertyKey[]): string[] {
+  const where = path.map((key) => (typeof key === "number" ? "#" : String(key))).join(".");
+  const shapes: Record<string, object> = {
+    "": scenarioSchema.shape,
+    host: hostSchema.shape,
+    "host.settings": settingsSchema.shape,
+    "host.settings.thresholdsMiB": settingsSchema.shape.thresholdsMiB.unwrap().shape,
+    "vms.#": vmSchema.shape,
+    "vms.#.content": contentSchema.shape,
+    metrics: metricsSchema.shape,
+  };
+  if (where === "timeline.#") {
+    const action = valueAt(input, [...path, "action"]);
+    const event = eventSchema.options.find((option) => option.shape.action.value === action);
+    return event ? Object.keys(event.shape) : [];
+  }
+  const shape = shapes[where];
+  return shape ? Object.keys(shape) : [];
+}
+
 /** Validates a scenario object; `source` names it in errors (a file name). */
 export function parseScenario(input: unknown, source = "scenario"): Scenario {
   const result = scenarioSchema.safeParse(input);
   if (result.success) return result.data;
   const lines = result.error.issues.slice(0, 8).map((issue) => {
-    const found = issue.code === "unrecognized_keys" ? "" : `, found ${describeValue(valueAt(input, issue.path))}`;
-    return `  ${formatPath(issue.path)}: ${issue.message.replace(/^Invalid input: /, "")}${found}`;
+    if (issue.code === "unrecognized_keys") {
+      const allowed = allowedKeys(input, issue.path);
+      const expected = allowed.length > 0 ? `: expected only ${allowed.map((k) => `"${k}"`).join(", ")}` : "";
+      return `  ${formatPath(issue.path)}: unknown key${issue.keys.length > 1 ? "s" : ""} ${issue.keys.map((k) => `"${k}"`).join(", ")}${expected}`;
+    }
+    return `  ${formatPath(issue.path)}: ${issue.message.replace(/^Invalid input: /, "")}, found ${describeValue(valueAt(input, issue.path))}`;
   });
   const more = result.error.issues.length > 8 ? `\n  ... and ${result.error.issues.length - 8} more` : "";
   throw new ScenarioError(`${source}: invalid scenario\n${lines.join("\n")}${more}`);
 }
 
-/** Reads and validates a scenario JSON file. */
+/** Reads and validates a scenario JSON file; image and trace paths are taken relative to it. */
 export function loadScenarioFile(path: string): Scenario {
   let text: string;
   try {
@@ -167,7 +199,14 @@ export function loadScenarioFile(path: string): Scenario {
   } catch (cause) {
     throw new ScenarioError(`${path}: not valid JSON: ${cause instanceof Error ? cause.message : String(cause)}`);
   }
-  return parseScenario(json, path);
+  const scenario = parseScenario(json, path);
+  const base = dirname(resolve(path));
+  const at = (file: string): string => (isAbsolute(file) ? file : resolve(base, file));
+  return {
+    ...scenario,
+    ...(scenario.trace !== undefined ? { trace: at(scenario.trace) } : {}),
+    vms: scenario.vms.map((vm) => (vm.image !== undefined ? { ...vm, image: at(vm.image) } : vm)),
+  };
 }
 
 export function seedOf(scenario: Pick<Scenario, "seed">): bigint {
