@@ -55,8 +55,8 @@ export function buildProgram(): Command {
     .option("--json", "print one JSON object (summary per run) instead of the story")
     .option("--events", "with --json: include every event")
     .option("--no-progress", "no progress bar on stderr")
-    .action((scenario: string | undefined, options: { tax?: number[]; scale?: number; seed?: bigint; duration?: number; metrics?: string; json?: boolean; events?: boolean; progress: boolean }) => {
-      runRunCommand({
+    .action(async (scenario: string | undefined, options: { tax?: number[]; scale?: number; seed?: bigint; duration?: number; metrics?: string; json?: boolean; events?: boolean; progress: boolean }) => {
+      await runRunCommand({
         ...(options.metrics !== undefined ? { metrics: options.metrics } : {}),
         ...(scenario !== undefined ? { scenario } : {}),
         ...(options.tax ? { taxes: options.tax } : {}),

@@ -4,7 +4,7 @@
 import { parseScenario, loadScenarioFile, type Scenario } from "../sim/scenario.ts";
 import { SEEDS_STORY } from "../sim/seeds-story.ts";
 import { scaleScenario } from "../sim/scale.ts";
-import { runScenario, type RunResult } from "../sim/run.ts";
+import { runScenarioAsync, type RunResult } from "../sim/run.ts";
 import { maxFramesThatFit } from "../core/machine.ts";
 import type { HostEvent } from "../sim/host.ts";
 import { createProgress } from "./progress.ts";
@@ -113,6 +113,7 @@ function summaryRows(results: readonly RunResult[]): string[][] {
     const scale = first.scale;
     rows.push([vm.name, "consumed", ...pick((r) => fullScale(at(r).consumedMiB, scale))]);
     rows.push(["", "target (SZTGT)", ...pick((r) => fullScale(at(r).targetMiB, scale))]);
+    rows.push(["", "shared (SHRD)", ...pick((r) => fullScale(at(r).sharedMiB, scale))]);
     rows.push(["", "balloon (MCTLSZ)", ...pick((r) => fullScale(at(r).balloonMiB, scale))]);
     rows.push(["", "swapped (SWCUR)", ...pick((r) => fullScale(at(r).swappedMiB, scale))]);
     rows.push(["", "compressed", ...pick((r) => fullScale(at(r).compressedMiB, scale))]);
@@ -145,7 +146,7 @@ export function formatRuns(results: readonly RunResult[], scenario: Scenario, no
   return lines.join("\n");
 }
 
-export function runRunCommand(options: RunCommandOptions): RunResult[] {
+export async function runRunCommand(options: RunCommandOptions): Promise<RunResult[]> {
   let scenario = options.scenario ? loadScenarioFile(options.scenario) : parseScenario(SEEDS_STORY, "built-in seeds' story");
   if (options.seed !== undefined) scenario = { ...scenario, seed: options.seed.toString() };
   if (options.durationSec !== undefined) scenario = { ...scenario, durationSec: options.durationSec };
@@ -174,7 +175,7 @@ export function runRunCommand(options: RunCommandOptions): RunResult[] {
       const writer = last && options.metrics ? new MetricsCsvWriter(options.metrics) : undefined;
       try {
         results.push(
-          runScenario(withTax, {
+          await runScenarioAsync(withTax, {
             onSecond: (now) => progress.update(now),
             ...(writer ? { onSample: (host, vms) => writer.write(host, vms) } : {}),
           }),

@@ -9,6 +9,7 @@
 // the host must bring it back first (the guest reads it to write it to its swap device): counted.
 import type { Machine } from "../core/machine.ts";
 import { PageState, Status } from "../core/abi.ts";
+import { OutOfFramesError } from "../core/errors.ts";
 import type { Random } from "../sim/random.ts";
 
 const FREE = -1;
@@ -58,6 +59,10 @@ export class GuestOs {
   private vpnSeedLow: Uint32Array;
   private vpnSeedHigh: Uint32Array;
   private vpnReferenced: Uint8Array;
+  /** Per VPN: 1 if its content is raw bytes (a loaded image page) rather than a content seed. */
+  private vpnBytes: Uint8Array;
+  /** The bytes of raw-content pages while they are in the guest's swap. */
+  private readonly swappedBytes = new Map<number, Uint8Array>();
   /** Live VPNs in allocation order (a stack: frees take the most recent). */
   private live: Uint32Array;
   private liveCount = 0;
@@ -84,6 +89,7 @@ export class GuestOs {
     this.vpnSeedLow = new Uint32Array(vpnCapacity);
     this.vpnSeedHigh = new Uint32Array(vpnCapacity);
     this.vpnReferenced = new Uint8Array(vpnCapacity);
+    this.vpnBytes = new Uint8Array(vpnCapacity);
     this.live = new Uint32Array(vpnCapacity);
     this.touched = new Uint8Array(this.pages);
   }
@@ -123,7 +129,7 @@ export class GuestOs {
   /** The content seed that guest page `gpn` must read back as, or undefined if it holds no app data. */
   expectedSeed(gpn: number): bigint | undefined {
     const vpn = this.gpnOwner[gpn] ?? FREE;
-    if (vpn < 0) return undefined;
+    if (vpn < 0 || this.vpnBytes[vpn] === 1) return undefined;
     return (BigInt(this.vpnSeedHigh[vpn] ?? 0) << 32n) | BigInt(this.vpnSeedLow[vpn] ?? 0);
   }
 
@@ -161,6 +167,22 @@ export class GuestOs {
     return { done: n, stalled: n < count };
   }
 
+  /**
+   * Takes the first `count` GPNs, already written by the host (a memory image loaded as boot
+   * content), as application pages whose content is raw bytes.
+   */
+  adoptLoadedPages(count: number): void {
+    for (let i = 0; i < count; i++) {
+      const gpn = this.takeFreeGpn();
+      if (gpn !== i) throw new Error(`adoptLoadedPages: the guest's first free page is ${gpn}, expected ${i} (adopt before any allocation)`);
+      const vpn = this.newVpn();
+      this.vpnBytes[vpn] = 1;
+      this.bind(vpn, gpn);
+      this.live[this.liveCount++] = vpn;
+      this.markTouched(gpn);
+    }
+  }
+
   /** Frees the `count` most recently allocated application pages (their GPNs stay backed). */
   free(count: number): number {
     let n = 0;
@@ -186,6 +208,7 @@ export class GuestOs {
     let reads = 0;
     let writes = 0;
     const seed = new Uint32Array(2);
+    const bytesPageIns = new Map<number, number>();
     const top = this.liveCount - 1;
     for (let i = 0; i < count; i++) {
       const vpn = this.live[top - Math.floor(window * Math.pow(random.nextFloat(), skew))] ?? 0;
@@ -199,6 +222,19 @@ export class GuestOs {
           this.bind(vpn, gpn);
           this.counters.pageIns++;
           kind = KIND_PAGE_IN;
+          if (this.vpnBytes[vpn] === 1 && !write) {
+            // Raw bytes come back after the batch (a later owner of the GPN wins, as it should).
+            bytesPageIns.set(vpn, gpn);
+            this.vpnReferenced[vpn] = 1;
+            this.markTouched(gpn);
+            continue;
+          }
+        }
+        if (write && this.vpnBytes[vpn] === 1) {
+          // New content replaces the raw bytes.
+          this.vpnBytes[vpn] = 0;
+          this.swappedBytes.delete(vpn);
+          bytesPageIns.delete(vpn);
         }
         b.oldLow[writes] = this.vpnSeedLow[vpn] ?? 0;
         b.oldHigh[writes] = this.vpnSeedHigh[vpn] ?? 0;
@@ -317,6 +353,7 @@ export class GuestOs {
     this.vpnSeedLow = grow(this.vpnSeedLow, (n) => new Uint32Array(n));
     this.vpnSeedHigh = grow(this.vpnSeedHigh, (n) => new Uint32Array(n));
     this.vpnReferenced = grow(this.vpnReferenced, (n) => new Uint8Array(n));
+    this.vpnBytes = grow(this.vpnBytes, (n) => new Uint8Array(n));
     this.live = grow(this.live, (n) => new Uint32Array(n));
   }
 
@@ -334,6 +371,8 @@ export class GuestOs {
       this.freeStack[this.freeCount++] = gpn;
     }
     this.vpnGpn[vpn] = PAGED_OUT;
+    this.vpnBytes[vpn] = 0;
+    this.swappedBytes.delete(vpn);
     this.freeVpns.push(vpn);
   }
 
@@ -368,6 +407,7 @@ export class GuestOs {
         const back = this.machine.touch(this.vm, [gpn]);
         if (back.stop !== "none" || back.statuses[0] !== Status.ok) return -1;
       }
+      if (this.vpnBytes[vpn] === 1) this.swappedBytes.set(vpn, this.machine.readPage(this.vm, gpn));
       this.vpnGpn[vpn] = PAGED_OUT;
       this.gpnOwner[gpn] = FREE;
       this.freeStack[this.freeCount++] = gpn;

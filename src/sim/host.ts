@@ -25,6 +25,8 @@ import { VmReclaimer } from "../policy/reclaim.ts";
 import { DEFAULT_HOST_SETTINGS, type HostSettings } from "../policy/settings.ts";
 import { ShareScanner } from "../policy/share-scanner.ts";
 import { Random, deriveSeed } from "./random.ts";
+import { imageInfo, loadImage } from "../trace/image.ts";
+import { ImageFormatError } from "../core/errors.ts";
 import type { HostSample, MetricsLog, VmSample } from "./metrics.ts";
 import { seedOf, type Scenario, type TimelineEvent, type VmScenario } from "./scenario.ts";
 
@@ -197,6 +199,24 @@ export class Host {
     set.add(listener);
     this.listeners.set(type, set);
     return () => set.delete(listener);
+  }
+
+  /**
+   * Loads each VM's memory image (scenario `image`) into its first pages, streamed, and tells its
+   * guest that those pages hold data. Call once, before the first step.
+   */
+  async loadImages(): Promise<void> {
+    for (const vm of this.vms) {
+      if (vm.spec.image === undefined) continue;
+      const info = await imageInfo(vm.spec.image);
+      if (info.pages > vm.pages) {
+        throw new ImageFormatError(info.path, `${info.pages} pages do not fit VM "${vm.spec.name}" of ${vm.pages} pages`);
+      }
+      await loadImage(this.machine, vm.id, info);
+      if (vm.guest) vm.guest.adoptLoadedPages(info.pages);
+      else vm.traceGuest?.allocate(0, info.pages);
+      this.emit({ type: "phase", timeSec: this.nowSecValue, vm: vm.spec.name, action: "image", detail: `loads ${info.pages} pages from ${info.path}` });
+    }
   }
 
   /** Calls `listener` with every metrics sample (host row and one row per VM); returns the unsubscribe. */

@@ -71,7 +71,7 @@ export function scenarioForTrace(header: TraceHeader, options: ReplayOptions): S
   return parseScenario(input, "replay scenario");
 }
 
-/** Replays a trace to its end (or until aborted). The host is disposed by the caller. */
+/** Replays a trace to its end (or until aborted) on a new host. The caller disposes the host. */
 export async function replayTrace(source: TraceSource, options: ReplayOptions = {}): Promise<{ host: Host; summary: ReplaySummary }> {
   const scenario = scenarioForTrace(source.header, options);
   const host = new Host(scenario, {
@@ -80,8 +80,25 @@ export async function replayTrace(source: TraceSource, options: ReplayOptions = 
     keepMetrics: options.keepMetrics ?? true,
   });
   options.onHost?.(host);
+  try {
+    return { host, summary: await replayInto(host, source, options) };
+  } catch (error) {
+    host.dispose();
+    throw error;
+  }
+}
+
+/**
+ * Replays a trace on an existing host whose trace-driven VMs carry the trace's VM names (made with
+ * Host's `traceVms`). Steps the host through the trace's time; ends after the last event's second.
+ */
+export async function replayInto(host: Host, source: TraceSource, options: Pick<ReplayOptions, "onProgress" | "signal"> = {}): Promise<ReplaySummary> {
   const machine = host.machine;
-  const vmIds = source.header.vms.map((vm) => host.vmId(vm.name) ?? -1);
+  const vmIds = source.header.vms.map((vm) => {
+    const id = host.vmId(vm.name);
+    if (id === undefined || !host.traceGuest(id)) throw new RangeError(`trace VM "${vm.name}" is not a trace-driven VM of this host`);
+    return id;
+  });
   const guests = vmIds.map((id) => host.traceGuest(id) as TraceGuest);
   const started = performance.now();
   let words = machine.commandWords();
@@ -125,7 +142,7 @@ export async function replayTrace(source: TraceSource, options: ReplayOptions = 
     pending++;
   };
 
-  try {
+  {
     for await (const chunk of source.chunks()) {
       if (options.signal?.aborted) {
         interrupted = true;
@@ -222,13 +239,7 @@ export async function replayTrace(source: TraceSource, options: ReplayOptions = 
     flush();
     host.step();
     host.sampleNow();
-  } catch (error) {
-    host.dispose();
-    throw error;
   }
   const wallSeconds = (performance.now() - started) / 1000;
-  return {
-    host,
-    summary: { events, simSec: host.nowSec, wallSeconds, eventsPerSec: wallSeconds > 0 ? events / wallSeconds : 0, interrupted, stalls },
-  };
+  return { events, simSec: host.nowSec, wallSeconds, eventsPerSec: wallSeconds > 0 ? events / wallSeconds : 0, interrupted, stalls };
 }
