@@ -54,7 +54,9 @@ export function sharesPerPage(shares: number, pages: number, activePages: number
 /** Targets for `availablePages` of memory shared by `requests`. */
 export function computeTargets(requests: readonly AllocationRequest[], availablePages: number, idleTax: number): AllocationResult {
   const k = idleCostFactor(idleTax);
-  const lo = requests.map((r) => Math.max(0, Math.min(r.reservationPages, r.limitPages)));
+  // A reservation guarantees memory the VM uses; what it does not use yet stays available to
+  // others (as in ESX: reserved memory is never reclaimed once touched, but is not held idle).
+  const lo = requests.map((r) => Math.max(0, Math.min(r.reservationPages, r.limitPages, r.demandPages)));
   const hi = requests.map((r, i) => Math.max(lo[i] ?? 0, Math.min(r.limitPages, r.demandPages)));
   const sumHi = hi.reduce((a, b) => a + b, 0);
   const rhoAt = (targets: number[]): number[] =>
