@@ -101,9 +101,11 @@ export function scanPage(vm: u32, gpn: u32): u32 {
 
 // ---- Scan orders: a seeded bijective shuffle of an index space, without a shuffled array ----
 //
-// A 4-round Feistel network over the smallest even-bit power of two >= n, with cycle walking
-// (indices >= n are permuted again) so that it is a bijection of [0, n). Visiting i = 0 .. n-1 in
-// order visits every page exactly once, in a random order fixed by the seed.
+// A keyed bijection of [0, 2^b), the smallest power of two >= n, built from steps that are each
+// bijective mod 2^b (multiply by an odd key and add a key, then xor-shift right), with cycle walking
+// (an index >= n is permuted again) so that it is a bijection of [0, n). Visiting i = 0 .. n-1 in
+// order visits every page exactly once, in a random order fixed by the seed. The domain is below
+// 2n, so a position costs at most two rounds on average.
 
 @inline function fmix32(value: u32): u32 {
   let h = value;
@@ -116,36 +118,41 @@ export function scanPage(vm: u32, gpn: u32): u32 {
 }
 
 let permN: u32 = 0;
-let permHalfBits: u32 = 0;
-let permKey0: u32 = 0;
-let permKey1: u32 = 0;
-let permKey2: u32 = 0;
-let permKey3: u32 = 0;
+let permMask: u32 = 0;
+let permShift: u32 = 1;
+let permMul0: u32 = 1;
+let permMul1: u32 = 1;
+let permMul2: u32 = 1;
+let permAdd0: u32 = 0;
+let permAdd1: u32 = 0;
+let permAdd2: u32 = 0;
 
 function preparePermutation(n: u32, seed: u64): void {
-  let bits: u32 = n <= 1 ? 2 : 32 - clz<u32>(n - 1);
-  if (bits < 2) bits = 2;
-  if (bits & 1) bits++;
+  const bits: u32 = n <= 2 ? 1 : 32 - clz<u32>(n - 1);
   permN = n;
-  permHalfBits = bits >>> 1;
-  permKey0 = fmix32(<u32>seed ^ 0x9e3779b9);
-  permKey1 = fmix32(<u32>(seed >>> 32) ^ 0x7f4a7c15);
-  permKey2 = fmix32(permKey0 ^ 0x85ebca6b);
-  permKey3 = fmix32(permKey1 ^ 0xc2b2ae35);
+  permMask = bits >= 32 ? u32.MAX_VALUE : (<u32>1 << bits) - 1;
+  permShift = (bits + 1) >>> 1;
+  const k0 = fmix32(<u32>seed ^ 0x9e3779b9);
+  const k1 = fmix32(<u32>(seed >>> 32) ^ 0x7f4a7c15);
+  permMul0 = fmix32(k0 ^ 0x85ebca6b) | 1;
+  permMul1 = fmix32(k1 ^ 0xc2b2ae35) | 1;
+  permMul2 = fmix32(k0 + k1) | 1;
+  permAdd0 = k0;
+  permAdd1 = k1;
+  permAdd2 = fmix32(k0 ^ k1 ^ 0x27d4eb2f);
 }
 
 @inline function permute(index: u32): u32 {
-  const half = permHalfBits;
-  const mask: u32 = half >= 32 ? u32.MAX_VALUE : (<u32>1 << half) - 1;
+  const mask = permMask;
+  const shift = permShift;
   let x = index;
   do {
-    let left = x >>> half;
-    let right = x & mask;
-    let f = fmix32(right ^ permKey0) & mask; let t = left ^ f; left = right; right = t;
-    f = fmix32(right ^ permKey1) & mask; t = left ^ f; left = right; right = t;
-    f = fmix32(right ^ permKey2) & mask; t = left ^ f; left = right; right = t;
-    f = fmix32(right ^ permKey3) & mask; t = left ^ f; left = right; right = t;
-    x = (left << half) | right;
+    x = (x * permMul0 + permAdd0) & mask;
+    x ^= x >>> shift;
+    x = (x * permMul1 + permAdd1) & mask;
+    x ^= x >>> shift;
+    x = (x * permMul2 + permAdd2) & mask;
+    x ^= x >>> shift;
   } while (x >= permN);
   return x;
 }
