@@ -3,6 +3,7 @@
 import { Command, Option } from "commander";
 import { parsePositiveInt, parsePositiveNumber, parseScale, parseSeed, parseTaxes, seedOption } from "./options.ts";
 import { registerTraceCommands } from "./trace.ts";
+import { registerSweepCommands } from "./sweep.ts";
 import { runReplayCommand } from "./replay.ts";
 import { OvercommitError } from "../core/errors.ts";
 import { runScanCommand } from "./scan.ts";
@@ -89,6 +90,7 @@ export function buildProgram(): Command {
     });
 
   registerTraceCommands(program);
+  registerSweepCommands(program);
 
   program
     .command("demo")

@@ -6,10 +6,6 @@
 // Ops on many pages return a `PageOpResult` (one status per page, and why it stopped early, if it
 // did): running out of machine frames is an outcome for the policy layer, not an exception. The
 // single-page conveniences (writePage, writeSeed, ...) throw `OutOfFramesError` instead.
-import { mkdtempSync, rmSync } from "node:fs";
-import { open } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import {
   AUDIT_FAILURES, HOST_COUNTER_INDEX, HOST_COUNTER_NAMES, VM_COUNTER_INDEX, HOST_COUNTER_SLOTS, INDEX_MASK, MAX_INDEX, Op, PAGE_BYTES,
   PAGE_SHIFT, PAGE_STATE_NAMES, Status, STATUS_NAMES, TAG_SHIFT, ACCESSED_BIT, VM_COUNTER_NAMES,
@@ -19,7 +15,8 @@ import { loadCore, type CoreInstance } from "./wasm.ts";
 import {
   ImageFormatError, InvalidArgumentError, OutOfFramesError, OvercommitError, SwapIoError,
 } from "./errors.ts";
-import { SwapFile } from "./swap-file.ts";
+import type { SwapStore } from "./swap-store.ts";
+import { createSwapDirectory, createSwapStore, openReadableFile, removeDirectory } from "./platform.ts";
 
 /** The core's machine-level exports (the kernels' exports are typed in wasm.ts). */
 interface MachineExports {
@@ -62,6 +59,11 @@ export interface MachineOptions {
   maxVms?: number;
   /** Where the per-VM swap files go. Default: a new directory under the OS temp directory. */
   swapDirectory?: string;
+  /**
+   * "file" (default in Node): each VM swaps to a real file, one preallocated 4 KiB slot per page.
+   * "memory": swapped pages stay in memory (no files; the only choice in a browser).
+   */
+  swap?: "file" | "memory";
   /** Command records per core call. Default 16384. */
   batchRecords?: number;
   /** Staging pages shared with the core (swap and image I/O). Default 256 (1 MiB). */
@@ -127,7 +129,7 @@ interface VmRecord {
   readonly id: number;
   readonly name: string;
   readonly pages: number;
-  readonly swap: SwapFile;
+  readonly swap: SwapStore;
 }
 
 const DEFAULT_MAX_VMS = 256;
@@ -170,6 +172,7 @@ export class Machine {
   private readonly raw: MachineExports;
   private readonly vmRecords: VmRecord[] = [];
   private readonly ownsSwapDirectory: boolean;
+  private readonly swapKind: "file" | "memory";
   private readonly recordCapacity: number;
   /** The last record and staging page are kept for swap-ins in the middle of a batch. */
   private readonly reservedRecord: number;
@@ -211,8 +214,9 @@ export class Machine {
     if (options.maxPageSharing !== undefined) {
       this.raw.setMaxPageSharing(checkCount("maxPageSharing", options.maxPageSharing, 2, 0xffffffff));
     }
-    this.ownsSwapDirectory = options.swapDirectory === undefined;
-    this.swapDirectory = options.swapDirectory ?? mkdtempSync(join(tmpdir(), "overcommit-swap-"));
+    this.swapKind = options.swap ?? "file";
+    this.ownsSwapDirectory = options.swapDirectory === undefined && this.swapKind === "file";
+    this.swapDirectory = options.swapDirectory ?? (this.swapKind === "file" ? createSwapDirectory() : "memory");
     this.refreshViews();
   }
 
@@ -235,7 +239,7 @@ export class Machine {
       throw new OvercommitError("MACHINE_TOO_LARGE", `VM of ${pages} pages: no room left in the 4 GiB WASM memory for its pmap`);
     }
     const name = options.name ?? `vm${id}`;
-    const swap = new SwapFile(join(this.swapDirectory, `vm${id}.vswp`), pages);
+    const swap = createSwapStore(this.swapKind, this.swapDirectory, `vm${id}`, pages);
     this.vmRecords.push({ id, name, pages, swap });
     this.refreshViews();
     return id;
@@ -522,11 +526,11 @@ export class Machine {
    */
   async loadImage(vm: number, path: string, onProgress?: (pagesLoaded: number, totalPages: number) => void): Promise<number> {
     const record = this.vmRecord(vm);
-    const file = await open(path, "r").catch((cause: unknown) => {
+    const file = await openReadableFile(path).catch((cause: unknown) => {
       throw new ImageFormatError(path, `cannot open: ${cause instanceof Error ? cause.message : String(cause)}`);
     });
     try {
-      const { size } = await file.stat();
+      const size = file.size;
       if (size % PAGE_BYTES !== 0) {
         throw new ImageFormatError(path, `size ${size} bytes is not a multiple of ${PAGE_BYTES} (a raw image is whole 4 KiB pages; ${size % PAGE_BYTES} bytes too many or too few)`);
       }
@@ -541,7 +545,7 @@ export class Machine {
         const target = this.staging.subarray(0, count * PAGE_BYTES);
         let filled = 0;
         while (filled < target.length) {
-          const { bytesRead } = await file.read(target, filled, target.length - filled, start * PAGE_BYTES + filled);
+          const bytesRead = await file.read(target, filled, target.length - filled, start * PAGE_BYTES + filled);
           if (bytesRead === 0) throw new ImageFormatError(path, `ended at byte ${start * PAGE_BYTES + filled}, expected ${size} bytes (file changed while reading?)`);
           filled += bytesRead;
         }
@@ -683,7 +687,7 @@ export class Machine {
     if (this.disposed) return;
     this.disposed = true;
     for (const record of this.vmRecords) record.swap.dispose();
-    if (this.ownsSwapDirectory) rmSync(this.swapDirectory, { recursive: true, force: true });
+    if (this.ownsSwapDirectory) removeDirectory(this.swapDirectory);
   }
 
   [Symbol.dispose](): void {

@@ -5,8 +5,9 @@
 import { closeSync, ftruncateSync, openSync, readSync, rmSync, writeSync } from "node:fs";
 import { PAGE_BYTES } from "./abi.ts";
 import { SwapIoError } from "./errors.ts";
+import type { SwapStore } from "./swap-store.ts";
 
-export class SwapFile {
+export class SwapFile implements SwapStore {
   readonly path: string;
   readonly slots: number;
   private fd: number | undefined;

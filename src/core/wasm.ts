@@ -1,9 +1,7 @@
 // The one place that loads and instantiates build/core.wasm and owns views of its memory.
 // Everything else reaches the core through `Machine` (src/core/machine.ts) or, in tests and
 // benchmarks of raw kernels (hash, compare, LZ4), through `loadCore().exports`.
-import { readFileSync } from "node:fs";
-import { setFlagsFromString } from "node:v8";
-import { fileURLToPath } from "node:url";
+import { preferOptimizingCompiler, wasmBinary } from "./platform.ts";
 
 /** The raw exports of build/core.wasm. Pointers are wasm32 addresses: read them with `>>> 0`. */
 export interface CoreExports {
@@ -44,24 +42,12 @@ export interface CoreInstance {
   bytes(): Uint8Array;
 }
 
-const DEFAULT_WASM_URL = new URL("../../build/core.wasm", import.meta.url);
-
 let cachedModule: WebAssembly.Module | undefined;
 
 function loadModule(): WebAssembly.Module {
   if (cachedModule) return cachedModule;
-  let binary: Buffer;
-  try {
-    binary = readFileSync(fileURLToPath(DEFAULT_WASM_URL));
-  } catch (cause) {
-    throw new Error(`cannot read the WASM core at ${fileURLToPath(DEFAULT_WASM_URL)}: run \`npm run build\` first`, { cause });
-  }
-  // V8 first compiles wasm with its baseline tier (Liftoff) and has no on-stack replacement for
-  // wasm: a long scan loop that starts in baseline code stays there. The core is small, so compile
-  // it straight with the optimizing tier (measured: 2-3x faster scans, see bench/scan.bench.ts).
-  // Compilation is lazy (on first call), so the flag stays set for the process.
-  setFlagsFromString("--no-liftoff");
-  cachedModule = new WebAssembly.Module(new Uint8Array(binary));
+  preferOptimizingCompiler();
+  cachedModule = new WebAssembly.Module(wasmBinary() as Uint8Array<ArrayBuffer>);
   return cachedModule;
 }
 

@@ -28,7 +28,10 @@ import { Random, deriveSeed } from "./random.ts";
 import { imageInfo, loadImage } from "../trace/image.ts";
 import { ImageFormatError } from "../core/errors.ts";
 import type { HostSample, MetricsLog, VmSample } from "./metrics.ts";
-import { seedOf, type Scenario, type TimelineEvent, type VmScenario } from "./scenario.ts";
+import {
+  parseScenario, parseTimelineEvent, parseVm, ScenarioError, seedOf,
+  type Scenario, type ScenarioInput, type TimelineEvent, type TimelineEventInput, type VmScenario, type VmScenarioInput,
+} from "./scenario.ts";
 
 const MIB_PAGES = 1024 * 1024 / PAGE_BYTES;
 
@@ -134,6 +137,8 @@ export class Host {
   readonly metrics: MetricsLog;
   private readonly reclaimRandom: Random;
   private readonly keepMetrics: boolean;
+  private readonly traceVms: ReadonlySet<string>;
+  private readonly trackContent: boolean;
   private readonly sampleListeners = new Set<(host: HostSample, vms: readonly VmSample[]) => void>();
   private nowSecValue = 0;
   private stateValue: MemoryState = "high";
@@ -151,6 +156,10 @@ export class Host {
       trackContent?: boolean;
       /** Keep every metrics sample in `metrics` (default true; long runs can stream them instead). */
       keepMetrics?: boolean;
+      /** Room for VMs added later with addVm (default 64, or the scenario's count if larger). */
+      maxVms?: number;
+      /** Swap to files (default, Node) or keep swapped pages in memory. */
+      swap?: "file" | "memory";
     } = {},
   ) {
     this.seed = seedOf(scenario);
@@ -161,18 +170,14 @@ export class Host {
     this.machine = Machine.create({
       frames,
       lowFrames: Math.floor(scenario.host.lowMemoryMiB * MIB_PAGES),
-      maxVms: Math.max(1, scenario.vms.length),
+      maxVms: Math.max(1, scenario.vms.length, options.maxVms ?? 64),
       ...(options.swapDirectory !== undefined ? { swapDirectory: options.swapDirectory } : {}),
+      ...(options.swap !== undefined ? { swap: options.swap } : {}),
     });
     this.thresholds = thresholdsFor(frames, this.settings);
-    for (const spec of scenario.vms) {
-      const id = this.machine.addVm({ name: spec.name, pages: Math.floor(spec.memoryMiB * MIB_PAGES) });
-      const traced = options.traceVms?.has(spec.name) ? { trackContent: options.trackContent ?? false } : undefined;
-      const vm = new VmRuntime(id, spec, this.machine, this.settings, this.seed, traced);
-      this.vms.push(vm);
-      this.byName.set(spec.name, vm);
-    }
-    this.scanner = new ShareScanner(this.machine, this.settings, deriveSeed(this.seed, 1_000_001));
+    this.traceVms = options.traceVms ?? new Set<string>();
+    this.trackContent = options.trackContent ?? false;
+    for (const spec of scenario.vms) this.addVmRuntime(spec);    this.scanner = new ShareScanner(this.machine, this.settings, deriveSeed(this.seed, 1_000_001));
     this.io = new IoRemapper(this.machine, this.settings.ioHotCopies);
     this.timeline = [...scenario.timeline].sort((a, b) => a.atSec - b.atSec);
     this.reclaimRandom = new Random(deriveSeed(this.seed, 1_000_002));
@@ -199,6 +204,42 @@ export class Host {
     set.add(listener);
     this.listeners.set(type, set);
     return () => set.delete(listener);
+  }
+
+  /**
+   * Creates a host from a scenario object (validated; see Scenario) or an already parsed one.
+   * Use `new Host(...)` for the trace options.
+   */
+  static fromScenario(input: ScenarioInput | Scenario, options: { swap?: "file" | "memory"; maxVms?: number } = {}): Host {
+    return new Host(parseScenario(input, "scenario"), options);
+  }
+
+  /** Adds a VM now (validated like a scenario's `vms` entry). Returns its id. */
+  addVm(input: VmScenarioInput): number {
+    const spec = parseVm(input);
+    if (this.byName.has(spec.name)) throw new ScenarioError(`VM "${spec.name}" already exists`);
+    return this.addVmRuntime(spec).id;
+  }
+
+  /** Schedules a workload phase (validated like a scenario's `timeline` entry); `atSec` before now means now. */
+  schedule(input: TimelineEventInput): void {
+    const event = parseTimelineEvent(input);
+    if (!this.byName.has(event.vm)) {
+      throw new ScenarioError(`timeline event: unknown VM "${event.vm}": expected one of ${this.vmNames.map((n) => `"${n}"`).join(", ")}`);
+    }
+    const at = Math.max(event.atSec, this.nowSecValue);
+    let i = this.timelineIndex;
+    while (i < this.timeline.length && (this.timeline[i]?.atSec ?? 0) <= at) i++;
+    this.timeline.splice(i, 0, { ...event, atSec: at });
+  }
+
+  private addVmRuntime(spec: VmScenario): VmRuntime {
+    const id = this.machine.addVm({ name: spec.name, pages: Math.floor(spec.memoryMiB * MIB_PAGES) });
+    const traced = this.traceVms.has(spec.name) ? { trackContent: this.trackContent } : undefined;
+    const vm = new VmRuntime(id, spec, this.machine, this.settings, this.seed, traced);
+    this.vms.push(vm);
+    this.byName.set(spec.name, vm);
+    return vm;
   }
 
   /**

@@ -149,8 +149,11 @@ function formatPath(path: readonly PropertyKey[]): string {
 }
 
 /** The keys an object at `path` of a scenario may have, for "unrecognized key" errors. */
-function allowedKeys(input: unknown, path: readonly PropertyKey[]): string[] {
-  const where = path.map((key) => (typeof key === "number" ? "#" : String(key))).join(".");
+function allowedKeys(input: unknown, path: readonly PropertyKey[], prefix: readonly PropertyKey[] = []): string[] {
+  // A lone VM or event is checked as if it stood in a scenario's vms or timeline.
+  const root: PropertyKey[] = prefix[0] === "vm" ? ["vms", 0] : prefix[0] === "event" ? ["timeline", 0] : [];
+  const where = [...root, ...path].map((key) => (typeof key === "number" ? "#" : String(key))).join(".");
+  if (root.length > 0) input = root[0] === "vms" ? { vms: [input] } : { timeline: [input] };
   const shapes: Record<string, object> = {
     "": scenarioSchema.shape,
     host: hostSchema.shape,
@@ -161,7 +164,7 @@ function allowedKeys(input: unknown, path: readonly PropertyKey[]): string[] {
     metrics: metricsSchema.shape,
   };
   if (where === "timeline.#") {
-    const action = valueAt(input, [...path, "action"]);
+    const action = valueAt(input, [...root, ...path, "action"]);
     const event = eventSchema.options.find((option) => option.shape.action.value === action);
     return event ? Object.keys(event.shape) : [];
   }
@@ -173,16 +176,38 @@ function allowedKeys(input: unknown, path: readonly PropertyKey[]): string[] {
 export function parseScenario(input: unknown, source = "scenario"): Scenario {
   const result = scenarioSchema.safeParse(input);
   if (result.success) return result.data;
-  const lines = result.error.issues.slice(0, 8).map((issue) => {
+  throw new ScenarioError(`${source}: invalid scenario\n${describeIssues(result.error.issues, input)}`);
+}
+
+function describeIssues(issues: readonly z.core.$ZodIssue[], input: unknown, prefix: readonly PropertyKey[] = []): string {
+  const lines = issues.slice(0, 8).map((issue) => {
+    const path = [...prefix, ...issue.path];
     if (issue.code === "unrecognized_keys") {
-      const allowed = allowedKeys(input, issue.path);
+      const allowed = allowedKeys(input, issue.path, prefix);
       const expected = allowed.length > 0 ? `: expected only ${allowed.map((k) => `"${k}"`).join(", ")}` : "";
-      return `  ${formatPath(issue.path)}: unknown key${issue.keys.length > 1 ? "s" : ""} ${issue.keys.map((k) => `"${k}"`).join(", ")}${expected}`;
+      return `  ${formatPath(path)}: unknown key${issue.keys.length > 1 ? "s" : ""} ${issue.keys.map((k) => `"${k}"`).join(", ")}${expected}`;
     }
-    return `  ${formatPath(issue.path)}: ${issue.message.replace(/^Invalid input: /, "")}, found ${describeValue(valueAt(input, issue.path))}`;
+    return `  ${formatPath(path)}: ${issue.message.replace(/^Invalid input: /, "")}, found ${describeValue(valueAt(input, issue.path))}`;
   });
-  const more = result.error.issues.length > 8 ? `\n  ... and ${result.error.issues.length - 8} more` : "";
-  throw new ScenarioError(`${source}: invalid scenario\n${lines.join("\n")}${more}`);
+  const more = issues.length > 8 ? `\n  ... and ${issues.length - 8} more` : "";
+  return `${lines.join("\n")}${more}`;
+}
+
+export type VmScenarioInput = z.input<typeof vmSchema>;
+export type TimelineEventInput = z.input<typeof eventSchema>;
+
+/** Validates one VM's settings (as in a scenario's `vms`), for Host.addVm. */
+export function parseVm(input: unknown): VmScenario {
+  const result = vmSchema.safeParse(input);
+  if (result.success) return result.data;
+  throw new ScenarioError(`invalid VM\n${describeIssues(result.error.issues, input, ["vm"])}`);
+}
+
+/** Validates one timeline event (as in a scenario's `timeline`), for Host.schedule. */
+export function parseTimelineEvent(input: unknown): TimelineEvent {
+  const result = eventSchema.safeParse(input);
+  if (result.success) return result.data;
+  throw new ScenarioError(`invalid timeline event\n${describeIssues(result.error.issues, input, ["event"])}`);
 }
 
 /** Reads and validates a scenario JSON file; image and trace paths are taken relative to it. */

@@ -22,7 +22,6 @@
 //   bytes, the last 8 zero), so every record still starts at a multiple of 24 after the header.
 import { open, type FileHandle } from "node:fs/promises";
 import { closeSync, openSync, writeSync } from "node:fs";
-import { endianness } from "node:os";
 import { EventValidator, TraceChunk, TraceFormatError, TraceOp, type TraceHeader, type TraceSource } from "./events.ts";
 
 export const BINARY_MAGIC = "OVCTRACE";
@@ -33,7 +32,8 @@ const PAGE_BYTES = 4096;
 export const BYTES_SLOTS = Math.ceil(PAGE_BYTES / RECORD_BYTES);
 const FIXED_HEADER_BYTES = 24;
 const READ_BLOCK_RECORDS = 65536;
-const LITTLE_ENDIAN = endianness() === "LE";
+/** Records can be read as u32 words straight from the buffer on a little-endian machine. */
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
 export function encodeHeader(header: TraceHeader): Uint8Array {
   const encoder = new TextEncoder();
