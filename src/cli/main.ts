@@ -1,5 +1,7 @@
 #!/usr/bin/env node
 // The `overcommit` command line: parses arguments (commander) and dispatches to the jobs.
+import { realpathSync } from "node:fs";
+import { fileURLToPath } from "node:url";
 import { Command, Option } from "commander";
 import { parsePositiveInt, parsePositiveNumber, parseScale, parseSeed, parseTaxes, seedOption } from "./options.ts";
 import { registerTraceCommands } from "./trace.ts";
@@ -118,8 +120,17 @@ export async function main(argv: readonly string[]): Promise<number> {
   }
 }
 
-const invokedDirectly = process.argv[1] !== undefined && import.meta.url.endsWith(process.argv[1].split("/").pop() ?? "");
-if (invokedDirectly) {
+/** True when this module is the program (also through npm's bin symlink), not imported. */
+function invokedDirectly(): boolean {
+  const script = process.argv[1];
+  if (script === undefined) return false;
+  try {
+    return realpathSync(script) === realpathSync(fileURLToPath(import.meta.url));
+  } catch {
+    return false;
+  }
+}
+if (invokedDirectly()) {
   main(process.argv.slice(2)).then(
     (code) => {
       process.exitCode = code;

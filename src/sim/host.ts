@@ -611,6 +611,9 @@ export class Host {
       // The guest's reservation is never reclaimed.
       const reclaimable = Math.max(0, Math.floor(this.consumedPages(vm.id) - vm.reservationPages));
       if (target > size) target = Math.min(target, size + reclaimable);
+      // A small dead band keeps the balloon from twitching by a few pages every second.
+      const deadBand = Math.max(16, Math.floor(vm.pages / 1024));
+      if (Math.abs(target - vm.balloon.targetPages) < deadBand && target !== 0) target = vm.balloon.targetPages;
       vm.balloon.setTarget(target);
       const moved = vm.balloon.tick();
       const change = moved > 0 ? "inflating" : moved < 0 ? "deflating" : "stopped";
