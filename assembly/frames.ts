@@ -1,19 +1,24 @@
-// Machine memory: the frames themselves (4096 bytes each, 4096-aligned in linear memory) and their
-// metadata, with two intrusive free lists (low frames below the I/O boundary, high frames above).
+// Machine memory: the frames (4096 bytes each, 4096-aligned in linear memory, in byte mode) and
+// their metadata, 16 bytes per frame, with two intrusive free lists (low frames below the I/O
+// boundary, high frames above).
 //
-// Frame metadata, 32 bytes per MPN:
+// Frame metadata, 16 bytes per MPN:
 //
-//   offset  guest frame (KIND_GUEST)        cache frame (KIND_ZIP)           free frame
-//   0       u64 content hash (if HASH_VALID) u16 len0 | u16 len1 | u32 vm    -
-//   8       u64 XOR of mapper keys          u32 gpn in slot 0 | u32 slot 1   u32 next free MPN
-//   16      u32 refcount                    -                                -
-//   20      u32 flags (kind and bits below, for every kind)
-//   24      -                               u32 prev / u32 next in the VM's list of cache frames
-//                                           with a free slot
+//   offset  guest frame (KIND_GUEST)            cache frame (KIND_ZIP)     free frame
+//   0       u64 content hash (if HASH_VALID);   u32 zip record index       u32 next free MPN
+//           in fingerprint mode the fingerprint
+//   8       u32 XOR of mappers' global page     -                          -
+//           indices (the reverse map)
+//   12      u32 refcount (low 26 bits) | flags (high 6 bits), for every kind
 //
-// A mapper key is (vm << 32) | gpn. The XOR of all mappers' keys costs 8 bytes and gives the reverse
-// map exactly when it matters: at refcount 1 it *is* the one remaining mapper, so a shared frame
-// that drops to one reference can turn that page back to private without scanning any pmap.
+// A mapper key is the page's host-wide index (its VM's first global page + GPN). The XOR of all
+// mappers' keys costs 4 bytes and gives the reverse map exactly when it matters: at refcount 1 it
+// *is* the one remaining mapper, so a shared frame that drops to one reference can turn that page
+// back to private without scanning any pmap.
+//
+// In fingerprint mode (machine option) a frame has no bytes: its content is the 64-bit content
+// seed (the fingerprint) kept in the hash field, and there is no frame region at all, so a host of
+// hundreds of GiB fits the 4 GiB WASM memory. contents.ts holds the operations that differ.
 
 import { PAGE_SHIFT, NO_FRAME } from "./layout";
 import { reserveRegion } from "./alloc";
@@ -21,37 +26,36 @@ import {
   hostAdd, HOST_FRAMES_FREE, HOST_FRAMES_LOW_FREE, HOST_FRAMES_GUEST, HOST_FRAMES_ZIP,
 } from "./counters";
 
-export const FRAME_META_BYTES: u32 = 32;
+export const FRAME_META_BYTES: u32 = 16;
 export const META_HASH: u32 = 0;
+export const META_NEXT_FREE: u32 = 0;
+export const META_ZIP_RECORD: u32 = 0;
 export const META_MAPPERS: u32 = 8;
-export const META_NEXT_FREE: u32 = 8;
-export const META_ZIP_LENGTHS: u32 = 0;
-export const META_ZIP_VM: u32 = 4;
-export const META_ZIP_GPNS: u32 = 8;
-export const META_REFCOUNT: u32 = 16;
-export const META_FLAGS: u32 = 20;
-export const META_LIST_PREV: u32 = 24;
-export const META_LIST_NEXT: u32 = 28;
+export const META_WORD: u32 = 12;
 
-export const KIND_MASK: u32 = 3;
+export const REFCOUNT_BITS: u32 = 26;
+export const REFCOUNT_MASK: u32 = (1 << REFCOUNT_BITS) - 1;
+/** The most pages one frame can back; the scan treats a frame this full like one at maxPageSharing. */
+export const MAX_REFCOUNT: u32 = REFCOUNT_MASK;
+
+// Flags live in the top 6 bits of the meta word.
+export const KIND_SHIFT: u32 = REFCOUNT_BITS;
+export const KIND_MASK: u32 = 3 << KIND_SHIFT;
 export const KIND_FREE: u32 = 0;
-export const KIND_GUEST: u32 = 1;
-export const KIND_ZIP: u32 = 2;
+export const KIND_GUEST: u32 = 1 << KIND_SHIFT;
+export const KIND_ZIP: u32 = 2 << KIND_SHIFT;
 /** The hash field holds the hash of the current content (cleared by every write). */
-export const FLAG_HASH_VALID: u32 = 1 << 2;
+export const FLAG_HASH_VALID: u32 = 1 << 28;
 /** The sharing table has an entry (hash -> this MPN) for this frame. */
-export const FLAG_IN_TABLE: u32 = 1 << 3;
+export const FLAG_IN_TABLE: u32 = 1 << 29;
 /** The content was verified to be all zeros (when hashed). */
-export const FLAG_ZERO: u32 = 1 << 4;
-export const FLAG_SLOT0_USED: u32 = 1 << 5;
-export const FLAG_SLOT1_USED: u32 = 1 << 6;
-/** The cache frame is on its VM's list of cache frames with a free slot. */
-export const FLAG_ON_PARTIAL_LIST: u32 = 1 << 7;
+export const FLAG_ZERO: u32 = 1 << 30;
 /**
  * A free frame that was used before (its bytes are whatever was last there). Free frames without
  * it have never been used: fresh linear memory, known to be zero, and not yet backed by the OS.
  */
-export const FLAG_USED_BEFORE: u32 = 1 << 8;
+export const FLAG_USED_BEFORE: u32 = 1 << 31;
+export const FLAGS_MASK: u32 = ~REFCOUNT_MASK;
 
 let metaBase: usize = 0;
 let framesBase: usize = 0;
@@ -59,29 +63,42 @@ let frameCount: u32 = 0;
 let lowFrameCount: u32 = 0;
 let freeHighHead: u32 = NO_FRAME;
 let freeLowHead: u32 = NO_FRAME;
+let fingerprints: bool = false;
 
 @inline export function metaPtr(mpn: u32): usize {
-  return metaBase + (<usize>mpn << 5);
+  return metaBase + (<usize>mpn << 4);
 }
 
+/** The frame's bytes (byte mode only). */
 @inline export function framePtr(mpn: u32): usize {
   return framesBase + (<usize>mpn << PAGE_SHIFT);
 }
 
+@inline export function fingerprintMode(): bool {
+  return fingerprints;
+}
+
+@inline function metaWord(mpn: u32): u32 {
+  return load<u32>(metaPtr(mpn) + META_WORD);
+}
+
+/** Flags and kind of a frame (the top 6 bits of its meta word). */
 @inline export function frameFlags(mpn: u32): u32 {
-  return load<u32>(metaPtr(mpn) + META_FLAGS);
+  return metaWord(mpn) & FLAGS_MASK;
 }
 
 @inline export function setFrameFlags(mpn: u32, flags: u32): void {
-  store<u32>(metaPtr(mpn) + META_FLAGS, flags);
+  const p = metaPtr(mpn) + META_WORD;
+  store<u32>(p, (load<u32>(p) & REFCOUNT_MASK) | (flags & FLAGS_MASK));
 }
 
 @inline export function frameRefcount(mpn: u32): u32 {
-  return load<u32>(metaPtr(mpn) + META_REFCOUNT);
+  return metaWord(mpn) & REFCOUNT_MASK;
 }
 
 @inline export function setFrameRefcount(mpn: u32, refcount: u32): void {
-  store<u32>(metaPtr(mpn) + META_REFCOUNT, refcount);
+  const p = metaPtr(mpn) + META_WORD;
+  store<u32>(p, (load<u32>(p) & FLAGS_MASK) | refcount);
 }
 
 @inline export function frameHash(mpn: u32): u64 {
@@ -92,17 +109,13 @@ let freeLowHead: u32 = NO_FRAME;
   store<u64>(metaPtr(mpn) + META_HASH, hash);
 }
 
-@inline export function frameMappers(mpn: u32): u64 {
-  return load<u64>(metaPtr(mpn) + META_MAPPERS);
+@inline export function frameMappers(mpn: u32): u32 {
+  return load<u32>(metaPtr(mpn) + META_MAPPERS);
 }
 
-@inline export function xorFrameMappers(mpn: u32, key: u64): void {
+@inline export function xorFrameMappers(mpn: u32, key: u32): void {
   const p = metaPtr(mpn) + META_MAPPERS;
-  store<u64>(p, load<u64>(p) ^ key);
-}
-
-@inline export function mapperKey(vm: u32, gpn: u32): u64 {
-  return (<u64>vm << 32) | <u64>gpn;
+  store<u32>(p, load<u32>(p) ^ key);
 }
 
 export function totalFrames(): u32 {
@@ -126,14 +139,18 @@ export function frameMetaBase(): usize {
 }
 
 /**
- * Reserves metadata and frames for `count` frames, the first `lowCount` of them low memory, and
- * puts them all on the free lists so that allocation hands out ascending MPNs. False if it cannot fit.
+ * Reserves metadata (and, in byte mode, the frames) for `count` frames, the first `lowCount` of them
+ * low memory, and puts them all on the free lists so that allocation hands out ascending MPNs.
+ * False if it cannot fit.
  */
-export function reserveFrames(count: u32, lowCount: u32): bool {
+export function reserveFrames(count: u32, lowCount: u32, fingerprintContent: bool): bool {
+  fingerprints = fingerprintContent;
   metaBase = reserveRegion(<u64>count * FRAME_META_BYTES, 64);
   if (metaBase == 0) return false;
-  framesBase = reserveRegion(<u64>count << PAGE_SHIFT, 4096);
-  if (framesBase == 0) return false;
+  if (!fingerprintContent) {
+    framesBase = reserveRegion(<u64>count << PAGE_SHIFT, 4096);
+    if (framesBase == 0) return false;
+  }
   frameCount = count;
   lowFrameCount = lowCount < count ? lowCount : count;
   freeHighHead = NO_FRAME;
@@ -144,8 +161,7 @@ export function reserveFrames(count: u32, lowCount: u32): bool {
 
 @inline function pushFree(mpn: u32, usedBefore: u32): void {
   const meta = metaPtr(mpn);
-  store<u32>(meta + META_FLAGS, KIND_FREE | usedBefore);
-  store<u32>(meta + META_REFCOUNT, 0);
+  store<u32>(meta + META_WORD, KIND_FREE | usedBefore);
   if (mpn < lowFrameCount) {
     store<u32>(meta + META_NEXT_FREE, freeLowHead);
     freeLowHead = mpn;
@@ -195,26 +211,22 @@ export function allocGuestFrame(lowOnly: bool): u32 {
   const mpn = takeFrame(lowOnly);
   if (mpn == NO_FRAME) return NO_FRAME;
   const meta = metaPtr(mpn);
-  lastAllocFresh = (load<u32>(meta + META_FLAGS) & FLAG_USED_BEFORE) == 0;
+  lastAllocFresh = (load<u32>(meta + META_WORD) & FLAG_USED_BEFORE) == 0;
   store<u64>(meta + META_HASH, 0);
-  store<u64>(meta + META_MAPPERS, 0);
-  store<u32>(meta + META_REFCOUNT, 1);
-  store<u32>(meta + META_FLAGS, KIND_GUEST);
+  store<u32>(meta + META_MAPPERS, 0);
+  store<u32>(meta + META_WORD, KIND_GUEST | 1);
   hostAdd(HOST_FRAMES_GUEST, 1);
   return mpn;
 }
 
-/** A frame for the compression cache, both slots free. */
+/** A frame for the compression cache; the caller sets its zip record. */
 export function allocZipFrame(): u32 {
   const mpn = takeFrame(false);
   if (mpn == NO_FRAME) return NO_FRAME;
   const meta = metaPtr(mpn);
   store<u64>(meta + META_HASH, 0);
-  store<u64>(meta + META_MAPPERS, 0);
-  store<u32>(meta + META_REFCOUNT, 0);
-  store<u32>(meta + META_FLAGS, KIND_ZIP);
-  store<u32>(meta + META_LIST_PREV, NO_FRAME);
-  store<u32>(meta + META_LIST_NEXT, NO_FRAME);
+  store<u32>(meta + META_MAPPERS, 0);
+  store<u32>(meta + META_WORD, KIND_ZIP);
   hostAdd(HOST_FRAMES_ZIP, 1);
   return mpn;
 }

@@ -58,6 +58,8 @@ export const STATUS_NO_LOW_FRAMES: u32 = 9;
 export const STATUS_MERGED: u32 = 10;
 /** Sharing scan: the page was recorded as a hint. */
 export const STATUS_HINTED: u32 = 11;
+/** The operation needs real page bytes, and this machine holds fingerprints. */
+export const STATUS_NEEDS_BYTES: u32 = 12;
 
 @inline export function entryTag(entry: u32): u32 {
   return entry >>> TAG_SHIFT;

@@ -13,18 +13,17 @@ import {
   VM_ZERO_PAGES, VM_ZIP_CACHE_FRAMES, VM_ZIP_BYTES,
 } from "./counters";
 import {
-  reserveFrames, totalFrames, lowFrames, metaPtr, framePtr, frameFlags, frameRefcount, frameMappers,
-  frameHash, freeFrameCount, mapperKey, isLowFrame,
+  reserveFrames, totalFrames, lowFrames, frameFlags, frameRefcount, frameMappers,
+  frameHash, freeFrameCount, isLowFrame, fingerprintMode,
   KIND_MASK, KIND_FREE, KIND_GUEST, KIND_ZIP, FLAG_HASH_VALID, FLAG_IN_TABLE, FLAG_ZERO,
-  FLAG_SLOT0_USED, FLAG_SLOT1_USED, META_ZIP_VM,
 } from "./frames";
+import { mapperKey } from "./mapping";
+import { setHashMask, setContentScratch, tableKeyOf, hashFrame, frameIsZero } from "./contents";
 import { reserveTable, tableFind, tableHome, tableMpnAt } from "./table";
 import { reserveVmTable, vmCount, vmPages, getEntry, maxVms } from "./vms";
 import { reserveBatch } from "./batch";
 import { setTempBuffers } from "./pages";
-import { setHashMask, pageHash } from "./sharing";
-import { slotGpn, slotLength, slotVm } from "./zipcache";
-import { pageIsZero } from "./compare";
+import { slotGpn, slotLength, slotVm, slotInUse, cacheFrameSlotsUsed, cacheFrameVm } from "./zipcache";
 
 let zeroPage: usize = 0;
 
@@ -33,18 +32,20 @@ let zeroPage: usize = 0;
  * `maxVms` VMs, a command region of `commandCapacity` records and `stagingPages` staging pages.
  * Returns true, or false if the 4 GiB memory cannot hold it. Call once per instance.
  */
-export function createMachine(frames: u32, lowFrameCount: u32, maxVms: u32, commandCapacity: u32, stagingPages: u32): bool {
+export function createMachine(frames: u32, lowFrameCount: u32, maxVms: u32, commandCapacity: u32, stagingPages: u32, fingerprintContent: bool): bool {
   resetRegions();
   if (!reserveCounters(maxVms)) return false;
   if (!reserveBatch(commandCapacity, stagingPages)) return false;
   zeroPage = reserveRegion(PAGE_BYTES, 4096);
   const tempPage = reserveRegion(PAGE_BYTES, 4096);
   const tempBlock = reserveRegion(PAGE_BYTES, 4096);
-  if (zeroPage == 0 || tempPage == 0 || tempBlock == 0) return false;
+  const contentScratch = reserveRegion(PAGE_BYTES, 4096);
+  if (zeroPage == 0 || tempPage == 0 || tempBlock == 0 || contentScratch == 0) return false;
   setTempBuffers(tempPage, tempBlock);
+  setContentScratch(contentScratch);
   if (!reserveVmTable(maxVms)) return false;
   if (!reserveTable(frames)) return false;
-  if (!reserveFrames(frames, lowFrameCount)) return false;
+  if (!reserveFrames(frames, lowFrameCount, fingerprintContent)) return false;
   hostSet(HOST_FRAMES_TOTAL, frames);
   hostSet(HOST_FRAMES_LOW_TOTAL, lowFrames());
   setHashMask(u64.MAX_VALUE, zeroPage);
@@ -87,9 +88,9 @@ export function auditDetail(): u32 {
 export function auditMachine(): u32 {
   const frames = totalFrames();
   // Scratch, reserved once: per frame a recounted refcount (u32) and a recomputed XOR of mapper
-  // keys (u64); per VM a zero-page count; per tag a page count.
-  const xorsOffset = (<usize>frames * 4 + 7) & ~(<usize>7);
-  const zeroOffset = xorsOffset + <usize>frames * 8;
+  // keys (u32); per VM a zero-page count; per tag a page count.
+  const xorsOffset = <usize>frames * 4;
+  const zeroOffset = xorsOffset + <usize>frames * 4;
   const tagOffset = zeroOffset + <usize>maxVms() * 4;
   const scratchBytes = tagOffset + TAG_COUNT * 4;
   if (auditScratch == 0) auditScratch = reserveRegion(<u64>scratchBytes, 8);
@@ -115,8 +116,8 @@ export function auditMachine(): u32 {
         if (index >= frames || (frameFlags(index) & KIND_MASK) != KIND_GUEST) return AUDIT_ENTRY_FRAME_KIND;
         const c = counts + (<usize>index << 2);
         store<u32>(c, load<u32>(c) + 1);
-        const x = xors + (<usize>index << 3);
-        store<u64>(x, load<u64>(x) ^ mapperKey(vm, gpn));
+        const x = xors + (<usize>index << 2);
+        store<u32>(x, load<u32>(x) ^ mapperKey(vm, gpn));
         if (frameFlags(index) & FLAG_ZERO) {
           const z = zeroCounts + (<usize>vm << 2);
           store<u32>(z, load<u32>(z) + 1);
@@ -126,8 +127,7 @@ export function auditMachine(): u32 {
         auditDetailValue = index;
         const mpn = index >>> 1;
         if (mpn >= frames || (frameFlags(mpn) & KIND_MASK) != KIND_ZIP) return AUDIT_ZIP_SLOTS;
-        const used = (index & 1) == 0 ? FLAG_SLOT0_USED : FLAG_SLOT1_USED;
-        if ((frameFlags(mpn) & used) == 0 || slotVm(index) != vm || slotGpn(index) != gpn) return AUDIT_ZIP_SLOTS;
+        if (!slotInUse(index) || slotVm(index) != vm || slotGpn(index) != gpn) return AUDIT_ZIP_SLOTS;
       }
     }
     auditDetailValue = vm;
@@ -159,7 +159,7 @@ export function auditMachine(): u32 {
       guestCount++;
       const refcount = frameRefcount(mpn);
       if (refcount != counted || refcount == 0) return AUDIT_REFCOUNT;
-      if (frameMappers(mpn) != load<u64>(xors + (<usize>mpn << 3))) return AUDIT_MAPPERS;
+      if (frameMappers(mpn) != load<u32>(xors + (<usize>mpn << 2))) return AUDIT_MAPPERS;
       if (refcount >= 2) {
         sharedFrames++;
         pagesSharing += refcount;
@@ -167,23 +167,24 @@ export function auditMachine(): u32 {
       if (flags & FLAG_IN_TABLE) {
         tableEntries++;
         if ((flags & FLAG_HASH_VALID) == 0) return AUDIT_STALE_HASH;
-        let slot = tableFind(frameHash(mpn), tableHome(frameHash(mpn)));
-        while (slot >= 0 && tableMpnAt(<u32>slot) != mpn) slot = tableFind(frameHash(mpn), <u32>slot + 1);
+        const key = tableKeyOf(mpn);
+        let slot = tableFind(key, tableHome(key));
+        while (slot >= 0 && tableMpnAt(<u32>slot) != mpn) slot = tableFind(key, <u32>slot + 1);
         if (slot < 0) return AUDIT_TABLE;
       }
-      if (flags & FLAG_HASH_VALID) {
-        if (pageHash(framePtr(mpn)) != frameHash(mpn)) return AUDIT_STALE_HASH;
+      if ((flags & FLAG_HASH_VALID) && !fingerprintMode()) {
+        const stored = frameHash(mpn);
+        if (hashFrame(mpn) != stored) return AUDIT_STALE_HASH;
       }
-      if ((flags & FLAG_ZERO) && !pageIsZero(framePtr(mpn))) return AUDIT_ZERO_PAGES;
+      if ((flags & FLAG_ZERO) && !frameIsZero(mpn, tableKeyOf(mpn))) return AUDIT_ZERO_PAGES;
     } else if (kind == KIND_ZIP) {
       zipCount++;
       if (counted != 0) return AUDIT_REFCOUNT;
-      const vm = load<u32>(metaPtr(mpn) + META_ZIP_VM);
-      let used: u32 = 0;
+      const vm = cacheFrameVm(mpn);
+      const used = cacheFrameSlotsUsed(mpn);
       for (let half: u32 = 0; half < 2; half++) {
         const slot = (mpn << 1) | half;
-        if (flags & (half == 0 ? FLAG_SLOT0_USED : FLAG_SLOT1_USED)) {
-          used++;
+        if (slotInUse(slot)) {
           zipBytes += slotLength(slot);
           const entry = getEntry(vm, slotGpn(slot));
           if ((entry >>> TAG_SHIFT) != TAG_COMPRESSED || (entry & INDEX_MASK) != slot) return AUDIT_ZIP_SLOTS;

@@ -7,37 +7,42 @@
 //   PAGES_SHARING  guest pages mapped to such frames
 //   SAVED_PAGES    PAGES_SHARING - SHARED_FRAMES                     [pages_sharing]
 
-import { ACCESSED_BIT, INDEX_MASK, TAG_PRIVATE, TAG_SHARED, makeEntry, NO_FRAME } from "./layout";
+import { ACCESSED_BIT, TAG_PRIVATE, TAG_SHARED, makeEntry, NO_FRAME } from "./layout";
 import {
   allocGuestFrame, releaseFrame, lastAllocatedFrameIsZero, frameFlags, setFrameFlags, frameRefcount, setFrameRefcount,
-  frameHash, frameMappers, xorFrameMappers, mapperKey, framePtr,
-  FLAG_HASH_VALID, FLAG_IN_TABLE, FLAG_ZERO,
+  frameMappers, xorFrameMappers, FLAG_HASH_VALID, FLAG_IN_TABLE, FLAG_ZERO,
 } from "./frames";
 import { tableRemove } from "./table";
-import { getEntry, setEntry } from "./vms";
+import { tableKeyOf, zeroFrame } from "./contents";
+import { getEntry, setEntry, vmFirstGlobalPage, vmOfGlobalPage } from "./vms";
 import {
   vmAdd, hostAdd, VM_ZERO_PAGES, VM_FIRST_TOUCHES,
   HOST_SHARED_FRAMES, HOST_PAGES_SHARING, HOST_SAVED_PAGES,
 } from "./counters";
 
+/** A page's host-wide index: the key whose XOR over a frame's mappers is its reverse map. */
+@inline export function mapperKey(vm: u32, gpn: u32): u32 {
+  return vmFirstGlobalPage(vm) + gpn;
+}
+
+/** Sets the pmap entry of the page with host-wide index `key` to (tag, mpn), keeping its accessed bit. */
+function retagMapper(key: u32, tag: u32, mpn: u32): void {
+  const vm = vmOfGlobalPage(key);
+  const gpn = key - vmFirstGlobalPage(vm);
+  const entry = getEntry(vm, gpn);
+  setEntry(vm, gpn, makeEntry(tag, mpn) | (entry & ACCESSED_BIT));
+}
+
 /** Turns the single remaining mapper of `mpn` (refcount just fell to 1) back into a private page. */
 function becomePrivate(mpn: u32): void {
-  const key = frameMappers(mpn);
-  const vm = <u32>(key >>> 32);
-  const gpn = <u32>key;
-  const entry = getEntry(vm, gpn);
-  setEntry(vm, gpn, makeEntry(TAG_PRIVATE, mpn) | (entry & ACCESSED_BIT));
+  retagMapper(frameMappers(mpn), TAG_PRIVATE, mpn);
   hostAdd(HOST_PAGES_SHARING, -1);
   hostAdd(HOST_SHARED_FRAMES, -1);
 }
 
 /** Turns the single mapper of `mpn` (refcount about to become 2) into a shared page. */
 function becomeShared(mpn: u32): void {
-  const key = frameMappers(mpn);
-  const vm = <u32>(key >>> 32);
-  const gpn = <u32>key;
-  const entry = getEntry(vm, gpn);
-  setEntry(vm, gpn, makeEntry(TAG_SHARED, mpn) | (entry & ACCESSED_BIT));
+  retagMapper(frameMappers(mpn), TAG_SHARED, mpn);
   hostAdd(HOST_PAGES_SHARING, 1);
   hostAdd(HOST_SHARED_FRAMES, 1);
 }
@@ -52,7 +57,7 @@ export function unmapFrame(vm: u32, gpn: u32, mpn: u32): void {
   xorFrameMappers(mpn, mapperKey(vm, gpn));
   const refcount = frameRefcount(mpn);
   if (refcount <= 1) {
-    if (flags & FLAG_IN_TABLE) tableRemove(frameHash(mpn), mpn);
+    if (flags & FLAG_IN_TABLE) tableRemove(tableKeyOf(mpn), mpn);
     releaseFrame(mpn);
     return;
   }
@@ -85,7 +90,7 @@ export function firstTouch(vm: u32, gpn: u32): u32 {
   const mpn = allocGuestFrame(false);
   if (mpn == NO_FRAME) return NO_FRAME;
   // A never-used frame is already zero (and not yet backed by the OS: leave it untouched).
-  if (!lastAllocatedFrameIsZero()) memory.fill(framePtr(mpn), 0, 4096);
+  zeroFrame(mpn, lastAllocatedFrameIsZero());
   mapPrivate(vm, gpn, mpn, ACCESSED_BIT);
   vmAdd(vm, VM_FIRST_TOUCHES, 1);
   return mpn;
@@ -98,9 +103,7 @@ export function firstTouch(vm: u32, gpn: u32): u32 {
 @inline export function contentWillChange(vm: u32, mpn: u32): void {
   const flags = frameFlags(mpn);
   if ((flags & (FLAG_HASH_VALID | FLAG_IN_TABLE | FLAG_ZERO)) == 0) return;
-  if (flags & FLAG_IN_TABLE) tableRemove(frameHash(mpn), mpn);
+  if (flags & FLAG_IN_TABLE) tableRemove(tableKeyOf(mpn), mpn);
   if (flags & FLAG_ZERO) vmAdd(vm, VM_ZERO_PAGES, -1);
   setFrameFlags(mpn, flags & ~(FLAG_HASH_VALID | FLAG_IN_TABLE | FLAG_ZERO));
 }
-
-export { INDEX_MASK };

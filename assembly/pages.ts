@@ -10,19 +10,21 @@ import {
   PAGE_BYTES, ZIP_SLOT_BYTES, ACCESSED_BIT, NO_FRAME, TAG_SHIFT, INDEX_MASK,
   TAG_UNTOUCHED, TAG_PRIVATE, TAG_SHARED, TAG_COMPRESSED, TAG_SWAPPED, TAG_BALLOONED,
   STATUS_OK, STATUS_SKIPPED, STATUS_NO_FRAMES, STATUS_NEED_SWAP_IN, STATUS_BALLOONED,
-  STATUS_INCOMPRESSIBLE, STATUS_WRONG_STATE, STATUS_NO_LOW_FRAMES, STATUS_CORRUPT,
+  STATUS_INCOMPRESSIBLE, STATUS_WRONG_STATE, STATUS_NO_LOW_FRAMES, STATUS_CORRUPT, STATUS_NEEDS_BYTES,
   makeEntry,
 } from "./layout";
 import {
-  framePtr, metaPtr, allocGuestFrame, releaseFrame, lastAllocatedFrameIsZero, frameFlags, frameHash, isLowFrame,
-  FRAME_META_BYTES, META_FLAGS, FLAG_IN_TABLE, KIND_GUEST,
+  framePtr, metaPtr, allocGuestFrame, releaseFrame, lastAllocatedFrameIsZero, frameFlags, setFrameFlags, setFrameHash, isLowFrame,
+  fingerprintMode, FRAME_META_BYTES, FLAG_IN_TABLE, KIND_GUEST,
 } from "./frames";
+import {
+  tableKeyOf, fillFrame, zeroFrame, copyFrame, readFrame, frameToStaging, stagingToFrame, compressFrame,
+} from "./contents";
 import { tableRetarget } from "./table";
 import { getEntry, setEntry, setEntrySameTag } from "./vms";
 import { unmapFrame, mapPrivate, firstTouch, contentWillChange } from "./mapping";
-import { storeBlock, freeSlot, decodeSlot, slotIsAlone, lastSlot, needsNewCacheFrame } from "./zipcache";
-import { fillFromSeed } from "./content";
-import { lz4CompressBlock } from "./lz4";
+import { storeBlock, freeSlot, decodeSlot, slotIsAlone, lastSlot, needsNewCacheFrame, slotFingerprint } from "./zipcache";
+import { frameHash } from "./frames";
 import {
   vmAdd, hostGet, HOST_FRAMES_FREE,
   VM_COW_BREAKS, VM_COMPRESSIONS, VM_DECOMPRESSIONS, VM_INCOMPRESSIBLE, VM_SWAP_OUTS, VM_SWAP_INS,
@@ -47,6 +49,15 @@ export function setTempBuffers(page: usize, block: usize): void {
   tempBlock = block;
 }
 
+/** Writes the content held in cache slot `slot` into frame `mpn`. STATUS_OK or STATUS_CORRUPT. */
+function restoreFromSlot(slot: u32, mpn: u32): u32 {
+  if (fingerprintMode()) {
+    setFrameHash(mpn, slotFingerprint(slot));
+    return STATUS_OK;
+  }
+  return decodeSlot(slot, framePtr(mpn));
+}
+
 /** Decompresses a compressed page back into a new private frame. */
 function decompressIn(vm: u32, gpn: u32, slot: u32): u32 {
   const haveFreeFrame = hostGet(HOST_FRAMES_FREE) > 0;
@@ -54,11 +65,16 @@ function decompressIn(vm: u32, gpn: u32, slot: u32): u32 {
   let mpn = NO_FRAME;
   if (haveFreeFrame) {
     mpn = allocGuestFrame(false);
-    if (decodeSlot(slot, framePtr(mpn)) != STATUS_OK) {
+    if (restoreFromSlot(slot, mpn) != STATUS_OK) {
       releaseFrame(mpn);
       return STATUS_CORRUPT;
     }
     freeSlot(slot);
+  } else if (fingerprintMode()) {
+    const fingerprint = slotFingerprint(slot);
+    freeSlot(slot); // frees the cache frame, so the allocation below succeeds
+    mpn = allocGuestFrame(false);
+    setFrameHash(mpn, fingerprint);
   } else {
     if (decodeSlot(slot, tempPage) != STATUS_OK) return STATUS_CORRUPT;
     freeSlot(slot); // frees the cache frame, so the allocation below succeeds
@@ -124,7 +140,7 @@ function makeWritableFrame(vm: u32, gpn: u32, keepContent: bool): u32 {
     const shared = entry & INDEX_MASK;
     const mpn = allocGuestFrame(false);
     if (mpn == NO_FRAME) return STATUS_NO_FRAMES;
-    if (keepContent) memory.copy(framePtr(mpn), framePtr(shared), PAGE_BYTES);
+    if (keepContent) copyFrame(mpn, shared);
     unmapFrame(vm, gpn, shared);
     mapPrivate(vm, gpn, mpn, ACCESSED_BIT);
     vmAdd(vm, VM_COW_BREAKS, 1);
@@ -134,7 +150,7 @@ function makeWritableFrame(vm: u32, gpn: u32, keepContent: bool): u32 {
   if (tag == TAG_UNTOUCHED) {
     const mpn = allocGuestFrame(false);
     if (mpn == NO_FRAME) return STATUS_NO_FRAMES;
-    if (keepContent && !lastAllocatedFrameIsZero()) memory.fill(framePtr(mpn), 0, PAGE_BYTES);
+    if (keepContent) zeroFrame(mpn, lastAllocatedFrameIsZero());
     mapPrivate(vm, gpn, mpn, ACCESSED_BIT);
     vmAdd(vm, VM_FIRST_TOUCHES, 1);
     writableFrame = mpn;
@@ -155,12 +171,13 @@ export function touchWritePage(vm: u32, gpn: u32): u32 {
 /** Overwrites the whole page with the content of `seed`. */
 export function writeSeed(vm: u32, gpn: u32, seed: u64): u32 {
   const status = makeWritable(vm, gpn, false);
-  if (status == STATUS_OK) fillFromSeed(framePtr(writableFrame), seed);
+  if (status == STATUS_OK) fillFrame(writableFrame, seed);
   return status;
 }
 
 /** Overwrites the whole page with 4096 bytes from `src`. */
 export function writePageFrom(vm: u32, gpn: u32, src: usize): u32 {
+  if (fingerprintMode()) return STATUS_NEEDS_BYTES;
   const status = makeWritable(vm, gpn, false);
   if (status == STATUS_OK) memory.copy(framePtr(writableFrame), src, PAGE_BYTES);
   return status;
@@ -168,6 +185,7 @@ export function writePageFrom(vm: u32, gpn: u32, src: usize): u32 {
 
 /** Writes `length` bytes from `src` at byte `offset` of the page (offset + length <= 4096). */
 export function writeBytesFrom(vm: u32, gpn: u32, offset: u32, length: u32, src: usize): u32 {
+  if (fingerprintMode()) return STATUS_NEEDS_BYTES;
   const whole = offset == 0 && length == PAGE_BYTES;
   const status = makeWritable(vm, gpn, !whole);
   if (status == STATUS_OK) memory.copy(framePtr(writableFrame) + offset, src, length);
@@ -179,7 +197,7 @@ export function peekPage(vm: u32, gpn: u32, dst: usize): u32 {
   const entry = getEntry(vm, gpn);
   const tag = entry >>> TAG_SHIFT;
   if (tag == TAG_PRIVATE || tag == TAG_SHARED) {
-    memory.copy(dst, framePtr(entry & INDEX_MASK), PAGE_BYTES);
+    readFrame(entry & INDEX_MASK, dst);
     return STATUS_OK;
   }
   if (tag == TAG_COMPRESSED) return decodeSlot(entry & INDEX_MASK, dst);
@@ -197,15 +215,16 @@ export function compressPage(vm: u32, gpn: u32): u32 {
   const tag = entry >>> TAG_SHIFT;
   if (tag != TAG_PRIVATE && tag != TAG_SHARED) return STATUS_WRONG_STATE;
   const mpn = entry & INDEX_MASK;
-  const length = lz4CompressBlock(framePtr(mpn), <i32>PAGE_BYTES, tempBlock, <i32>ZIP_SLOT_BYTES);
+  const length = compressFrame(mpn, tempBlock);
   if (length <= 0) {
     vmAdd(vm, VM_INCOMPRESSIBLE, 1);
     return STATUS_INCOMPRESSIBLE;
   }
   // A private page frees its own frame first, so a new cache frame can always be had.
   if (tag == TAG_SHARED && needsNewCacheFrame(vm) && hostGet(HOST_FRAMES_FREE) == 0) return STATUS_NO_FRAMES;
+  const fingerprint = frameHash(mpn);
   unmapFrame(vm, gpn, mpn);
-  storeBlock(vm, gpn, tempBlock, <u32>length);
+  storeBlock(vm, gpn, tempBlock, <u32>length, fingerprint);
   setEntry(vm, gpn, makeEntry(TAG_COMPRESSED, lastSlot()) | (entry & ACCESSED_BIT));
   vmAdd(vm, VM_COMPRESSIONS, 1);
   return STATUS_OK;
@@ -217,11 +236,12 @@ export function swapOutPage(vm: u32, gpn: u32, swapSlot: u32, dst: usize): u32 {
   const tag = entry >>> TAG_SHIFT;
   if (tag == TAG_PRIVATE || tag == TAG_SHARED) {
     const mpn = entry & INDEX_MASK;
-    memory.copy(dst, framePtr(mpn), PAGE_BYTES);
+    frameToStaging(mpn, dst);
     unmapFrame(vm, gpn, mpn);
   } else if (tag == TAG_COMPRESSED) {
     const slot = entry & INDEX_MASK;
-    if (decodeSlot(slot, dst) != STATUS_OK) return STATUS_CORRUPT;
+    if (fingerprintMode()) store<u64>(dst, slotFingerprint(slot));
+    else if (decodeSlot(slot, dst) != STATUS_OK) return STATUS_CORRUPT;
     freeSlot(slot);
   } else {
     return STATUS_WRONG_STATE;
@@ -237,7 +257,7 @@ export function swapInPage(vm: u32, gpn: u32, src: usize): u32 {
   if ((entry >>> TAG_SHIFT) != TAG_SWAPPED) return STATUS_WRONG_STATE;
   const mpn = allocGuestFrame(false);
   if (mpn == NO_FRAME) return STATUS_NO_FRAMES;
-  memory.copy(framePtr(mpn), src, PAGE_BYTES);
+  stagingToFrame(src, mpn);
   auxResult = entry & INDEX_MASK;
   // A swap-in is the host's doing: the page keeps its accessed bit; a guest access sets it anyway.
   mapPrivate(vm, gpn, mpn, entry & ACCESSED_BIT);
@@ -291,10 +311,10 @@ export function moveToLowFrame(vm: u32, gpn: u32): u32 {
   if (isLowFrame(oldMpn)) return STATUS_SKIPPED;
   const newMpn = allocGuestFrame(true);
   if (newMpn == NO_FRAME) return STATUS_NO_LOW_FRAMES;
-  memory.copy(framePtr(newMpn), framePtr(oldMpn), PAGE_BYTES);
   memory.copy(metaPtr(newMpn), metaPtr(oldMpn), FRAME_META_BYTES); // hash, mappers, refcount, flags
-  if (frameFlags(oldMpn) & FLAG_IN_TABLE) tableRetarget(frameHash(oldMpn), oldMpn, newMpn);
-  store<u32>(metaPtr(oldMpn) + META_FLAGS, KIND_GUEST); // the flags moved with the content
+  if (!fingerprintMode()) copyFrame(newMpn, oldMpn);
+  if (frameFlags(oldMpn) & FLAG_IN_TABLE) tableRetarget(tableKeyOf(oldMpn), oldMpn, newMpn);
+  setFrameFlags(oldMpn, KIND_GUEST); // the flags moved with the content
   releaseFrame(oldMpn);
   setEntrySameTag(vm, gpn, makeEntry(TAG_PRIVATE, newMpn) | (entry & ACCESSED_BIT));
   vmAdd(vm, VM_FRAMES_MOVED_LOW, 1);
@@ -310,7 +330,7 @@ export function compressibleSize(vm: u32, gpn: u32): i32 {
   const entry = getEntry(vm, gpn);
   const tag = entry >>> TAG_SHIFT;
   if (tag != TAG_PRIVATE && tag != TAG_SHARED) return -1;
-  return lz4CompressBlock(framePtr(entry & INDEX_MASK), <i32>PAGE_BYTES, tempBlock, <i32>ZIP_SLOT_BYTES);
+  return compressFrame(entry & INDEX_MASK, tempBlock);
 }
 
 /** How many of the VM's private pages (content not shared) would fit a compression-cache slot. */

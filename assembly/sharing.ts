@@ -14,41 +14,26 @@
 
 import { TAG_SHIFT, TAG_PRIVATE, INDEX_MASK, ACCESSED_BIT, STATUS_SKIPPED, STATUS_MERGED, STATUS_HINTED } from "./layout";
 import {
-  framePtr, frameFlags, setFrameFlags, frameHash, setFrameHash, frameRefcount,
-  FLAG_HASH_VALID, FLAG_IN_TABLE, FLAG_ZERO,
+  frameFlags, setFrameFlags, frameRefcount, FLAG_HASH_VALID, FLAG_IN_TABLE, FLAG_ZERO, MAX_REFCOUNT,
 } from "./frames";
 import { tableFind, tableHome, tableMpnAt, tableInsert } from "./table";
+import { tableKeyOf, hashFrame, frameIsZero, framesEqual } from "./contents";
 import { getEntry, vmPages, vmCount, globalPages, vmOfGlobalPage, vmFirstGlobalPage } from "./vms";
 import { unmapFrame, mapShared } from "./mapping";
-import { xxh3Page } from "./hash";
-import { pagesEqual, pageIsZero } from "./compare";
 import {
   vmAdd, hostAdd, VM_ZERO_PAGES, VM_PAGES_SCANNED, VM_SCAN_MERGES, VM_HASHES,
   HOST_HASHES, HOST_HASH_COLLISIONS, HOST_PAGE_COMPARES, HOST_PAGES_SCANNED, HOST_SCAN_MERGES,
 } from "./counters";
 
-/** Test hook: every hash is ANDed with this mask, so tests can force collisions. */
-let hashMask: u64 = u64.MAX_VALUE;
-/** The (masked) hash of the zero page: a page with this hash is checked for being all zeros. */
-let zeroPageHash: u64 = 0;
 /**
  * At most this many guest pages map one shared frame (Linux KSM's max_page_sharing): a content
- * with more copies gets a second frame, like KSM's chain of stable nodes. Unlimited by default.
+ * with more copies gets a second frame, like KSM's chain of stable nodes. Unlimited by default
+ * (up to the refcount field's limit).
  */
-let maxPageSharing: u32 = u32.MAX_VALUE;
+let maxPageSharing: u32 = MAX_REFCOUNT;
 
 export function setMaxPageSharing(limit: u32): void {
-  maxPageSharing = limit < 2 ? 2 : limit;
-}
-
-export function setHashMask(mask: u64, zeroPagePtr: usize): void {
-  hashMask = mask;
-  zeroPageHash = xxh3Page(zeroPagePtr) & mask;
-}
-
-/** The hash the sharing table uses for the bytes at `ptr`. */
-@inline export function pageHash(ptr: usize): u64 {
-  return xxh3Page(ptr) & hashMask;
+  maxPageSharing = limit < 2 ? 2 : limit > MAX_REFCOUNT ? MAX_REFCOUNT : limit;
 }
 
 /** One scan step on (vm, gpn). Returns STATUS_MERGED, STATUS_HINTED or STATUS_SKIPPED. */
@@ -60,17 +45,15 @@ export function scanPage(vm: u32, gpn: u32): u32 {
   const mpn = entry & INDEX_MASK;
   let flags = frameFlags(mpn);
   if (flags & FLAG_IN_TABLE) return STATUS_SKIPPED;
-  const page = framePtr(mpn);
   let hash: u64;
   if (flags & FLAG_HASH_VALID) {
-    hash = frameHash(mpn);
+    hash = tableKeyOf(mpn);
   } else {
-    hash = pageHash(page);
-    setFrameHash(mpn, hash);
+    hash = hashFrame(mpn);
     flags |= FLAG_HASH_VALID;
     vmAdd(vm, VM_HASHES, 1);
     hostAdd(HOST_HASHES, 1);
-    if (hash == zeroPageHash && pageIsZero(page)) {
+    if (frameIsZero(mpn, hash)) {
       flags |= FLAG_ZERO;
       vmAdd(vm, VM_ZERO_PAGES, 1);
     }
@@ -84,7 +67,7 @@ export function scanPage(vm: u32, gpn: u32): u32 {
       continue;
     }
     hostAdd(HOST_PAGE_COMPARES, 1);
-    if (pagesEqual(page, framePtr(other))) {
+    if (framesEqual(mpn, other)) {
       unmapFrame(vm, gpn, mpn);
       mapShared(vm, gpn, other, entry & ACCESSED_BIT);
       vmAdd(vm, VM_SCAN_MERGES, 1);
@@ -196,4 +179,3 @@ export function scanVmOrder(vm: u32, seed: u64, from: u32, count: u32): u32 {
   return merged;
 }
 
-export { STATUS_SKIPPED, STATUS_HINTED, FLAG_ZERO };

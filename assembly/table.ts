@@ -1,8 +1,10 @@
-// The global sharing table: one open-addressed hash table for all VMs, keyed by a page's 64-bit
-// content hash, valued by an MPN. Whether an entry is a *shared* entry or a *hint* is not stored:
-// it is the frame's refcount (>= 2: shared frame; 1: a private page hashed earlier, i.e. a hint).
+// The global sharing table: one open-addressed hash table for all VMs, mapping a page's 64-bit
+// content hash to an MPN. Whether an entry is a *shared* entry or a *hint* is not stored: it is
+// the frame's refcount (>= 2: shared frame; 1: a private page hashed earlier, i.e. a hint). The key
+// is not stored either: it is the frame's own hash (kept in its metadata while it is in the table),
+// so a slot costs 4 bytes.
 //
-//   keys: capacity x u64 content hash     vals: capacity x u32 (MPN + 1; 0 = empty slot)
+//   vals: capacity x u32 (MPN + 1; 0 = empty slot)
 //
 // Linear probing, capacity a power of two at least twice the frame count (every entry belongs to a
 // distinct frame, so the load stays <= 1/2), deletion by backward shift so probe chains stay intact
@@ -11,14 +13,10 @@
 
 import { reserveRegion } from "./alloc";
 import { hostAdd, HOST_TABLE_ENTRIES } from "./counters";
+import { tableKeyOf } from "./contents";
 
-let keysBase: usize = 0;
 let valsBase: usize = 0;
 let slotMask: u32 = 0;
-
-@inline function keyAt(slot: u32): u64 {
-  return load<u64>(keysBase + (<usize>slot << 3));
-}
 
 @inline function valAt(slot: u32): u32 {
   return load<u32>(valsBase + (<usize>slot << 2));
@@ -31,34 +29,33 @@ let slotMask: u32 = 0;
 export function reserveTable(frameCount: u32): bool {
   let capacity: u32 = 1024;
   while (capacity < frameCount * 2) capacity <<= 1;
-  keysBase = reserveRegion(<u64>capacity * 8, 64);
   valsBase = reserveRegion(<u64>capacity * 4, 64);
   slotMask = capacity - 1;
-  return keysBase != 0 && valsBase != 0;
+  return valsBase != 0;
 }
 
 export function tableCapacity(): u32 {
   return slotMask + 1;
 }
 
+/** Inserts `mpn`, whose table key (tableKeyOf) is `hash`. */
 export function tableInsert(hash: u64, mpn: u32): void {
   let slot = homeSlot(hash);
   while (valAt(slot) != 0) slot = (slot + 1) & slotMask;
-  store<u64>(keysBase + (<usize>slot << 3), hash);
   store<u32>(valsBase + (<usize>slot << 2), mpn + 1);
   hostAdd(HOST_TABLE_ENTRIES, 1);
 }
 
 /**
- * The first slot at or after `fromSlot`'s successor chain whose key equals `hash`; call with
- * `homeOf(hash)` first, then with the returned slot + 1. Returns -1 at the end of the chain.
+ * The first slot from `fromSlot` on in `hash`'s probe chain whose frame has that key; call with
+ * `tableHome(hash)` first, then with the returned slot + 1. Returns -1 at the end of the chain.
  */
 @inline export function tableFind(hash: u64, fromSlot: u32): i32 {
   let slot = fromSlot & slotMask;
   while (true) {
     const val = valAt(slot);
     if (val == 0) return -1;
-    if (keyAt(slot) == hash) return <i32>slot;
+    if (tableKeyOf(val - 1) == hash) return <i32>slot;
     slot = (slot + 1) & slotMask;
   }
 }
@@ -71,17 +68,18 @@ export function tableInsert(hash: u64, mpn: u32): void {
   return valAt(slot) - 1;
 }
 
-/** Finds the slot holding exactly (hash, mpn), or -1. */
+/** Finds the slot holding `mpn` (whose key is `hash`), or -1. */
 function slotOf(hash: u64, mpn: u32): i32 {
-  let slot = tableFind(hash, homeSlot(hash));
-  while (slot >= 0) {
-    if (valAt(<u32>slot) == mpn + 1) return slot;
-    slot = tableFind(hash, <u32>slot + 1);
+  let slot = homeSlot(hash);
+  while (true) {
+    const val = valAt(slot);
+    if (val == 0) return -1;
+    if (val == mpn + 1) return <i32>slot;
+    slot = (slot + 1) & slotMask;
   }
-  return -1;
 }
 
-/** Removes the entry (hash, mpn). Returns false if there was none. */
+/** Removes the entry of `mpn` (key `hash`). Returns false if there was none. */
 export function tableRemove(hash: u64, mpn: u32): bool {
   const found = slotOf(hash, mpn);
   if (found < 0) return false;
@@ -91,11 +89,10 @@ export function tableRemove(hash: u64, mpn: u32): bool {
     probe = (probe + 1) & slotMask;
     const val = valAt(probe);
     if (val == 0) break;
-    const home = homeSlot(keyAt(probe));
+    const home = homeSlot(tableKeyOf(val - 1));
     // The entry at `probe` may move into the hole only if its home is not cyclically in (hole, probe].
     const stays = hole <= probe ? (hole < home && home <= probe) : (hole < home || home <= probe);
     if (stays) continue;
-    store<u64>(keysBase + (<usize>hole << 3), keyAt(probe));
     store<u32>(valsBase + (<usize>hole << 2), val);
     hole = probe;
   }
@@ -104,7 +101,7 @@ export function tableRemove(hash: u64, mpn: u32): bool {
   return true;
 }
 
-/** Points the entry (hash, oldMpn) at newMpn (a frame moved). Returns false if there was none. */
+/** Points the entry of `oldMpn` (key `hash`) at `newMpn` (a frame moved). False if there was none. */
 export function tableRetarget(hash: u64, oldMpn: u32, newMpn: u32): bool {
   const slot = slotOf(hash, oldMpn);
   if (slot < 0) return false;

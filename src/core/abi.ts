@@ -35,11 +35,12 @@ export const Status = {
   noLowFrames: 9,
   merged: 10,
   hinted: 11,
+  needsBytes: 12,
 } as const;
 export type StatusCode = (typeof Status)[keyof typeof Status];
 export const STATUS_NAMES: readonly string[] = [
   "ok", "skipped", "noFrames", "needSwapIn", "ballooned", "incompressible", "wrongState",
-  "badArgument", "corrupt", "noLowFrames", "merged", "hinted",
+  "badArgument", "corrupt", "noLowFrames", "merged", "hinted", "needsBytes",
 ];
 
 export const Op = {

@@ -8,6 +8,7 @@ export type OvercommitErrorCode =
   | "OUT_OF_FRAMES"
   | "MACHINE_TOO_LARGE"
   | "BALLOONED_PAGE"
+  | "NEEDS_BYTES"
   | "SWAP_IO"
   | "CORE_FAILURE"
   | "DISPOSED";

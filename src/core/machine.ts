@@ -16,12 +16,13 @@ import {
   ImageFormatError, InvalidArgumentError, OutOfFramesError, OvercommitError, SwapIoError,
 } from "./errors.ts";
 import type { SwapStore } from "./swap-store.ts";
+import { FingerprintSwap } from "./swap-memory.ts";
 import { createSwapDirectory, createSwapStore, openReadableFile, removeDirectory } from "./platform.ts";
 
 /** The core's machine-level exports (the kernels' exports are typed in wasm.ts). */
 interface MachineExports {
   readonly memory: WebAssembly.Memory;
-  createMachine(frames: number, lowFrames: number, maxVms: number, commandCapacity: number, stagingPages: number): number;
+  createMachine(frames: number, lowFrames: number, maxVms: number, commandCapacity: number, stagingPages: number, fingerprints: number): number;
   auditMachine(): number;
   auditDetail(): number;
   setHashMaskForTesting(mask: bigint): number;
@@ -73,6 +74,14 @@ export interface MachineOptions {
    * (Linux KSM's max_page_sharing, default 256 there). Default: unlimited.
    */
   maxPageSharing?: number;
+  /**
+   * "bytes" (default): every frame holds its 4096 bytes; anything can be written.
+   * "fingerprints": a frame holds the 64-bit content seed (fingerprint) of its page instead, so a
+   * host of hundreds of GiB fits; pages can only be written as content seeds, they still read back
+   * as the seed's bytes, and sharing, compression, swap and balloon work the same and give the same
+   * counters. Writing raw bytes (images, writePage, writeBytes) is refused.
+   */
+  content?: "bytes" | "fingerprints";
 }
 
 export interface VmOptions {
@@ -138,14 +147,15 @@ const DEFAULT_STAGING_PAGES = 256;
 const RECORD_WORDS = 4;
 const SCAN_CHUNK_PAGES = 32768;
 const FRAMES_PER_MIB = 256;
-/** Per frame: 4096 bytes + 32 bytes metadata + sharing table (>= 2 slots x 12 bytes). */
-const BYTES_PER_FRAME_ESTIMATE = 4096 + 32 + 2 * 12 * 2;
+/** Per frame: 16 bytes of metadata and the sharing table's share (2 to 4 slots of 4 bytes); in byte mode also its 4096 bytes. */
+const METADATA_BYTES_PER_FRAME = 16 + 4 * 4;
 const WASM_MEMORY_LIMIT_BYTES = 4 * 1024 * 1024 * 1024;
 
 /** The largest machine (in frames) that fits the 4 GiB WASM memory next to VMs of `guestPages` in all. */
-export function maxFramesThatFit(guestPages = 0): number {
+export function maxFramesThatFit(guestPages = 0, content: "bytes" | "fingerprints" = "bytes"): number {
   const reservedBytes = 64 * 1024 * 1024 + guestPages * 4;
-  return Math.max(0, Math.floor((WASM_MEMORY_LIMIT_BYTES - reservedBytes) / BYTES_PER_FRAME_ESTIMATE));
+  const perFrame = METADATA_BYTES_PER_FRAME + (content === "bytes" ? 4096 : 0);
+  return Math.max(0, Math.floor((WASM_MEMORY_LIMIT_BYTES - reservedBytes) / perFrame));
 }
 
 function checkCount(what: string, value: unknown, min: number, max: number): number {
@@ -165,6 +175,8 @@ function mixSeed(seed: bigint, pass: number): bigint {
 export class Machine {
   /** Machine memory in 4 KiB frames. */
   readonly frames: number;
+  /** What a frame holds: its bytes, or its content's 64-bit fingerprint. */
+  readonly content: "bytes" | "fingerprints";
   readonly lowFrames: number;
   readonly maxVms: number;
   readonly swapDirectory: string;
@@ -190,7 +202,8 @@ export class Machine {
   private constructor(options: MachineOptions) {
     const frames = options.frames ?? (options.memoryMiB !== undefined ? options.memoryMiB * FRAMES_PER_MIB : undefined);
     if (frames === undefined) throw new InvalidArgumentError("machine memory: give memoryMiB or frames");
-    const limit = maxFramesThatFit();
+    this.content = options.content ?? "bytes";
+    const limit = maxFramesThatFit(0, this.content);
     if (typeof frames === "number" && Number.isInteger(frames) && frames > limit) {
       throw new OvercommitError(
         "MACHINE_TOO_LARGE",
@@ -207,7 +220,7 @@ export class Machine {
     this.reservedStagingPage = this.stagingPageCount - 1;
     this.core = loadCore();
     this.raw = this.core.exports as unknown as MachineExports;
-    const created = this.raw.createMachine(this.frames, this.lowFrames, this.maxVms, this.recordCapacity, this.stagingPageCount);
+    const created = this.raw.createMachine(this.frames, this.lowFrames, this.maxVms, this.recordCapacity, this.stagingPageCount, this.content === "fingerprints" ? 1 : 0);
     if (!created) {
       throw new OvercommitError("MACHINE_TOO_LARGE", `machine memory: ${this.frames} frames do not fit the 4 GiB WASM memory`);
     }
@@ -239,7 +252,7 @@ export class Machine {
       throw new OvercommitError("MACHINE_TOO_LARGE", `VM of ${pages} pages: no room left in the 4 GiB WASM memory for its pmap`);
     }
     const name = options.name ?? `vm${id}`;
-    const swap = createSwapStore(this.swapKind, this.swapDirectory, `vm${id}`, pages);
+    const swap = this.content === "fingerprints" ? new FingerprintSwap(`vm${id}`, pages) : createSwapStore(this.swapKind, this.swapDirectory, `vm${id}`, pages);
     this.vmRecords.push({ id, name, pages, swap });
     this.refreshViews();
     return id;
@@ -305,6 +318,7 @@ export class Machine {
 
   /** Overwrites (vm, gpn) with 4096 bytes. */
   writePage(vm: number, gpn: number, bytes: Uint8Array): void {
+    this.needBytes("writePage");
     this.checkPage(vm, gpn);
     if (bytes.length !== PAGE_BYTES) throw new InvalidArgumentError(`page content: expected ${PAGE_BYTES} bytes, found ${bytes.length}`);
     this.views();
@@ -315,6 +329,7 @@ export class Machine {
 
   /** Writes `bytes` at byte `offset` of (vm, gpn); the rest of the page keeps its content. */
   writeBytes(vm: number, gpn: number, offset: number, bytes: Uint8Array): void {
+    this.needBytes("writeBytes");
     this.checkPage(vm, gpn);
     checkCount("byte offset", offset, 0, PAGE_BYTES);
     if (offset + bytes.length > PAGE_BYTES) {
@@ -494,6 +509,7 @@ export class Machine {
    * as guest writes. Stops early (and says so) if machine memory runs out.
    */
   loadPages(vm: number, firstGpn: number, bytes: Uint8Array): PageOpResult {
+    this.needBytes("loadPages");
     const record = this.vmRecord(vm);
     if (bytes.length % PAGE_BYTES !== 0) {
       throw new InvalidArgumentError(`page data: expected a multiple of ${PAGE_BYTES} bytes, found ${bytes.length}`);
@@ -525,6 +541,7 @@ export class Machine {
    * is not a multiple of 4096 or larger than the VM, OutOfFramesError if machine memory runs out.
    */
   async loadImage(vm: number, path: string, onProgress?: (pagesLoaded: number, totalPages: number) => void): Promise<number> {
+    this.needBytes("loadImage");
     const record = this.vmRecord(vm);
     const file = await openReadableFile(path).catch((cause: unknown) => {
       throw new ImageFormatError(path, `cannot open: ${cause instanceof Error ? cause.message : String(cause)}`);
@@ -695,6 +712,16 @@ export class Machine {
   }
 
   // ---- internals ----------------------------------------------------------------------------
+
+  /** Refuses an operation that stores raw bytes on a fingerprint machine. */
+  private needBytes(operation: string): void {
+    if (this.content === "fingerprints") {
+      throw new InvalidArgumentError(
+        `${operation}: this machine holds content fingerprints, not bytes (content: "fingerprints"): write pages as content seeds (writeSeed, writeSeedWords), or create it with content: "bytes"`,
+        "NEEDS_BYTES",
+      );
+    }
+  }
 
   private checkLive(): void {
     if (this.disposed) throw new OvercommitError("DISPOSED", "this machine has been disposed");
