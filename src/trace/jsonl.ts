@@ -99,7 +99,7 @@ export class LineReader {
   ) {
     this.base = startOffset;
     this.line = startLine;
-    this.buf = Buffer.allocUnsafe(Math.max(READ_BLOCK_BYTES, maxLineBytes + 64));
+    this.buf = Buffer.allocUnsafe(READ_BLOCK_BYTES);
   }
 
   /** Opens `path` to read lines from byte `startOffset`, numbering the first `startLine + 1`. */
@@ -158,8 +158,9 @@ export class LineReader {
   async fill(): Promise<boolean> {
     if (this.eof) return this.pos < this.end;
     const keep = this.end - this.pos;
-    if (this.buf.length < this.maxLineBytes + 64) {
-      const bigger = Buffer.allocUnsafe(Math.max(this.maxLineBytes + 64, this.buf.length * 2));
+    if (keep > this.buf.length / 2) {
+      // A long line (up to maxLineBytes, which next() enforces): room for it and more.
+      const bigger = Buffer.allocUnsafe(this.buf.length * 2);
       this.buf.copy(bigger, 0, this.pos, this.end);
       this.buf = bigger;
     } else if (keep > 0 && this.pos > 0) {
@@ -391,7 +392,7 @@ const F_BYTES = 128;
 const F_TARGET = 256;
 const FIELD_NAMES = "t, vm, op, gpn, pages, range, seed, bytes, target";
 
-const ASCII = (text: string): Uint8Array => new TextEncoder().encode(text);
+const ASCII = (text: string): Uint8Array => Buffer.from(text, "utf8");
 /** Op words as bytes, with their codes (read is touch; write becomes writeBytes with bytes). */
 const OP_WORD_BYTES: readonly Uint8Array[] = ["touch", "read", "write", "alloc", "free", "balloon", "idle", "active", "io"].map(ASCII);
 const OP_WORD_CODES: readonly number[] = [TraceOp.touch, TraceOp.touch, TraceOp.write, TraceOp.alloc, TraceOp.free, TraceOp.balloon, TraceOp.idle, TraceOp.active, TraceOp.io];
@@ -431,6 +432,22 @@ function isWs(c: number | undefined): boolean {
   return c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d;
 }
 
+/** The op code of an op word, or 0. */
+function opOf(b: Uint8Array, s: number, e: number): number {
+  let k: number;
+  switch (b[s]) {
+    case 0x74: k = 0; break; // touch
+    case 0x72: k = 1; break; // read
+    case 0x77: k = 2; break; // write
+    case 0x61: k = b[s + 1] === 0x6c ? 3 : 7; break; // alloc, active
+    case 0x66: k = 4; break; // free
+    case 0x62: k = 5; break; // balloon
+    case 0x69: k = b[s + 1] === 0x64 ? 6 : 8; break; // idle, io
+    default: return 0;
+  }
+  return bytesEqual(b, s, e, OP_WORD_BYTES[k] as Uint8Array) ? (OP_WORD_CODES[k] as number) : 0;
+}
+
 function fnv(b: Uint8Array, s: number, e: number): number {
   let h = 0x811c9dc5;
   for (let i = s; i < e; i++) h = Math.imul(h ^ (b[i] as number), 0x01000193);
@@ -452,9 +469,9 @@ export class JsonlEventParser {
   bytes: Uint8Array | undefined;
 
   private line = 0;
-  private b: Uint8Array = new Uint8Array(0);
+  private b: Uint8Array = Buffer.alloc(0);
   private end = 0;
-  private scratch = new Uint8Array(MAX_LINE_BYTES);
+  private scratch: Uint8Array = Buffer.alloc(MAX_LINE_BYTES);
   /** The last string scanned: [sStart, sEnd) of sBuf. */
   private sBuf: Uint8Array = this.scratch;
   private sStart = 0;
@@ -467,7 +484,7 @@ export class JsonlEventParser {
     private readonly header: TraceHeader,
   ) {
     const encoder = new TextEncoder();
-    this.names = header.vms.map((vm) => encoder.encode(vm.name));
+    this.names = header.vms.map((vm) => Buffer.from(encoder.encode(vm.name)));
     this.names.forEach((name, i) => {
       const h = fnv(name, 0, name.length);
       const list = this.byHash.get(h);
@@ -535,7 +552,7 @@ export class JsonlEventParser {
   private escapedString(p: number, field: string): number {
     const b = this.b;
     const end = this.end;
-    if (this.scratch.length < end - p) this.scratch = new Uint8Array(end - p);
+    if (this.scratch.length < end - p) this.scratch = Buffer.alloc(end - p);
     const out = this.scratch;
     let o = 0;
     let q = p + 1;
@@ -627,7 +644,11 @@ export class JsonlEventParser {
     const buf = this.sBuf;
     const s = this.sStart;
     const e = this.sEnd;
-    const list = this.byHash.get(fnv(buf, s, e));
+    const names = this.names;
+    if (names.length <= 16) {
+      for (let i = 0; i < names.length; i++) if (bytesEqual(buf, s, e, names[i] as Uint8Array)) return i;
+    }
+    const list = names.length <= 16 ? undefined : this.byHash.get(fnv(buf, s, e));
     if (list) {
       for (let k = 0; k < list.length; k++) {
         const i = list[k] as number;
@@ -731,11 +752,22 @@ export class JsonlEventParser {
       for (;;) {
         if (p >= end || b[p] !== 0x22) this.fail("", `expected a field name in double quotes, found ${this.found(p)}`);
         const keyAt = p;
-        p = this.string(p, "field name");
-        const field = fieldOf(this.sBuf, this.sStart, this.sEnd);
+        let q = p + 1;
+        while (q < end) {
+          const k = b[q] as number;
+          if (k === 0x22 || k === 0x5c || k < 0x20) break;
+          q++;
+        }
+        let field: number;
+        if (q < end && b[q] === 0x22) {
+          field = fieldOf(b, p + 1, q);
+          p = q + 1;
+        } else {
+          p = this.string(p, "field name");
+          field = fieldOf(this.sBuf, this.sStart, this.sEnd);
+        }
         if (field === 0) {
-          const name = new TextDecoder().decode(this.sBuf.subarray(this.sStart, this.sEnd));
-          if (name === "overcommit") this.fail("", "a header line ({\"overcommit\":\"trace\",...}) is only allowed as the first line");
+          if (this.found(keyAt) === '"overcommit"') this.fail("", "a header line ({\"overcommit\":\"trace\",...}) is only allowed as the first line");
           this.fail("", `unknown field ${this.found(keyAt)} (expected ${FIELD_NAMES})`);
         }
         if (seen & field) this.fail(this.fieldName(field), "the field appears twice");
@@ -769,12 +801,7 @@ export class JsonlEventParser {
             if (c !== 0x22) this.fail("op", `expected one of ${OP_LIST} (a string), found ${this.found(p)}`);
             const at = p;
             p = this.string(p, "op");
-            for (let k = 0; k < OP_WORD_BYTES.length; k++) {
-              if (bytesEqual(this.sBuf, this.sStart, this.sEnd, OP_WORD_BYTES[k] as Uint8Array)) {
-                op = OP_WORD_CODES[k] as number;
-                break;
-              }
-            }
+            op = opOf(this.sBuf, this.sStart, this.sEnd);
             if (op === 0) this.fail("op", `expected one of ${OP_LIST}, found ${this.found(at)}`);
             break;
           }
@@ -851,7 +878,7 @@ export class JsonlEventParser {
     if (!(seen & F_OP)) this.fail("op", `missing: every event needs an op (${OP_LIST})`);
     if (op === TraceOp.balloon || op === TraceOp.idle || op === TraceOp.active) {
       const extra = seen & (F_GPN | F_PAGES | F_RANGE | F_SEED | F_BYTES | (op === TraceOp.balloon ? 0 : F_TARGET));
-      if (extra) this.fail(this.fieldName(extra), `a ${this.opName(op)} event takes no ${this.fieldName(extra)}`);
+      if (extra) this.fail(this.fieldName(extra), `${this.article(op)} event takes no ${this.fieldName(extra)}`);
       if (op === TraceOp.balloon) {
         if (!(seen & F_TARGET)) this.fail("target", "missing: a balloon event needs a target in pages");
         gpn = 0;
@@ -862,7 +889,7 @@ export class JsonlEventParser {
       }
     } else {
       if (seen & F_TARGET) this.fail("target", "only balloon events have a target");
-      if ((seen & (F_GPN | F_RANGE)) === 0) this.fail("gpn", `missing: a ${this.opName(op)} event needs gpn (and pages) or range`);
+      if ((seen & (F_GPN | F_RANGE)) === 0) this.fail("gpn", `missing: ${this.article(op)} event needs gpn (and pages) or range`);
       if ((seen & F_GPN) && (seen & F_RANGE)) this.fail("range", "give gpn (with pages) or range, not both");
       if ((seen & F_PAGES) && (seen & F_RANGE)) this.fail("pages", "give pages with gpn, not with range");
       if (seen & F_RANGE) pages = rangeLast - gpn + 1;
@@ -886,6 +913,11 @@ export class JsonlEventParser {
 
   private badRange(at: number): never {
     return this.fail("range", `expected [first, last] page numbers (integers, first <= last), found ${this.found(at)}`);
+  }
+
+  private article(op: number): string {
+    const name = this.opName(op);
+    return `${/^[aeiou]/.test(name) ? "an" : "a"} ${name}`;
   }
 
   private opName(op: number): string {

@@ -19,9 +19,11 @@
 //         seed' = mix64((a XOR (size * 2^32 + stores)) + 0x9e3779b97f4a7c15  mod 2^64)
 //     where mix64 is SplitMix64's finaliser (z ^= z >> 30; z *= 0xbf58476d1ce4e5b9; z ^= z >> 27;
 //     z *= 0x94d049bb133111eb; z ^= z >> 31), the previous seed of a page never stored to is 0
-//     (the zero page), `address` is the access's full address, and `stores` counts the earlier
-//     S/M accesses to this page (mod 2^32). So the same trace always gives the same bytes, and
-//     two pages only share if their whole store histories match.
+//     (the zero page), `address` and `size` are those of the access's bytes on this page (the
+//     whole access unless it crosses a page boundary; on the next page it starts at the page's
+//     first byte), and `stores` counts the earlier S/M accesses to this page (mod 2^32). So the
+//     same trace always gives the same bytes, and pages' contents differ unless their store
+//     histories are the same (pages of different addresses always differ).
 //   - Time: lackey has no timestamps. Record k (0-based, counting I/L/S/M lines) happens at
 //     floor(k * 1000 / rate) ms, `rate` being records per simulated second (default 1,000,000).
 //   - Coalescing: an I or L access to the page of the previous emitted event (a touch or write of
@@ -55,8 +57,8 @@ const MAX_PAGE_HIGH = 0xfffff;
 
 // ---- 64-bit mixing with 32-bit halves (no BigInt, no allocation) -----------------------------
 
-let mixHigh = 0;
-let mixLow = 0;
+/** The 64-bit value being mixed: [high word, low word], in a typed array so nothing is boxed. */
+const mixState = new Uint32Array(2);
 
 /** High 32 bits of the 64-bit product of two u32. */
 function mulHigh32(a: number, b: number): number {
@@ -70,21 +72,23 @@ function mulHigh32(a: number, b: number): number {
   return (a1 * b1 + Math.floor(p01 / 65536) + Math.floor(p10 / 65536) + Math.floor(mid / 65536)) >>> 0;
 }
 
-/** (mixHigh, mixLow) = (mixHigh, mixLow) * (bHigh, bLow) mod 2^64. */
+/** mixState = mixState * (bHigh, bLow) mod 2^64. */
 function mul64(bHigh: number, bLow: number): void {
-  const aHigh = mixHigh;
-  const aLow = mixLow;
-  mixHigh = (mulHigh32(aLow, bLow) + Math.imul(aLow, bHigh) + Math.imul(aHigh, bLow)) >>> 0;
-  mixLow = Math.imul(aLow, bLow) >>> 0;
+  const aHigh = mixState[0] as number;
+  const aLow = mixState[1] as number;
+  mixState[0] = mulHigh32(aLow, bLow) + Math.imul(aLow, bHigh) + Math.imul(aHigh, bLow);
+  mixState[1] = Math.imul(aLow, bLow);
 }
 
-/** (mixHigh, mixLow) ^= (mixHigh, mixLow) >> s, for 0 < s < 32. */
+/** mixState ^= mixState >> s, for 0 < s < 32. */
 function xorShiftRight(s: number): void {
-  mixLow = (mixLow ^ ((mixLow >>> s) | (mixHigh << (32 - s)))) >>> 0;
-  mixHigh = (mixHigh ^ (mixHigh >>> s)) >>> 0;
+  const high = mixState[0] as number;
+  const low = mixState[1] as number;
+  mixState[1] = low ^ ((low >>> s) | (high << (32 - s)));
+  mixState[0] = high ^ (high >>> s);
 }
 
-/** SplitMix64's finaliser on (mixHigh, mixLow). */
+/** SplitMix64's finaliser on mixState. */
 function mix64(): void {
   xorShiftRight(30);
   mul64(0xbf58476d, 0x1ce4e5b9);
@@ -98,14 +102,13 @@ function mix64(): void {
  * through `lackeyStoreSeed`.
  */
 function storeSeed(prevHigh: number, prevLow: number, addrHigh: number, addrLow: number, size: number, stores: number): void {
-  mixHigh = (prevHigh ^ addrHigh) >>> 0;
-  mixLow = (prevLow ^ addrLow) >>> 0;
+  mixState[0] = prevHigh ^ addrHigh;
+  mixState[1] = prevLow ^ addrLow;
   mix64();
-  mixHigh = (mixHigh ^ size) >>> 0;
-  mixLow = (mixLow ^ stores) >>> 0;
-  const low = mixLow + 0x7f4a7c15;
-  mixLow = low >>> 0;
-  mixHigh = (mixHigh + 0x9e3779b9 + (low > 0xffffffff ? 1 : 0)) >>> 0;
+  const low = ((mixState[1] as number) ^ stores) >>> 0;
+  const sum = low + 0x7f4a7c15;
+  mixState[1] = sum;
+  mixState[0] = ((mixState[0] as number) ^ size) + 0x9e3779b9 + (sum > 0xffffffff ? 1 : 0);
   mix64();
 }
 
@@ -114,7 +117,7 @@ export function lackeyStoreSeed(previous: bigint, address: bigint, size: number,
   const prev = BigInt.asUintN(64, previous);
   const addr = BigInt.asUintN(64, address);
   storeSeed(Number(prev >> 32n), Number(prev & 0xffffffffn), Number(addr >> 32n), Number(addr & 0xffffffffn), size >>> 0, stores >>> 0);
-  return (BigInt(mixHigh) << 32n) | BigInt(mixLow);
+  return (BigInt(mixState[0] as number) << 32n) | BigInt(mixState[1] as number);
 }
 
 // ---- virtual page -> GPN -----------------------------------------------------------------------
@@ -213,9 +216,9 @@ export async function openLackeyTrace(path: string, options: LackeyOptions = {})
       const validator = new EventValidator(path, header, (line) => `line ${line}`);
       const chunk = new TraceChunk(chunkEvents);
       const pagesMap = new PageMap();
-      let seedLow = new Uint32Array(1024);
-      let seedHigh = new Uint32Array(1024);
-      let stores = new Uint32Array(1024);
+      let seedLow: Uint32Array = new Uint32Array(1024);
+      let seedHigh: Uint32Array = new Uint32Array(1024);
+      let stores: Uint32Array = new Uint32Array(1024);
       let nextGpn = 0;
       let records = 0;
       let lastGpn = -1;
@@ -223,7 +226,6 @@ export async function openLackeyTrace(path: string, options: LackeyOptions = {})
       let cachedLow = -1;
       let cachedGpn = -1;
       let overflowLine = 0;
-      const msPerRecord = 1000 / rate;
       const fail = (line: number, message: string): never => {
         throw new TraceFormatError(path, `line ${line}`, message);
       };
@@ -245,29 +247,32 @@ export async function openLackeyTrace(path: string, options: LackeyOptions = {})
             p++;
             if (p >= e || (b[p] !== 0x20 && b[p] !== 0x09)) badLine(b, s, e, line, "kind");
             while (p < e && (b[p] === 0x20 || b[p] === 0x09)) p++;
-            // Address: hex digits; the last three are the offset in the page, the rest the page.
+            // Address: hex digits. The last three are the offset in the page and the rest the page
+            // number: each digit shifts into the 12-bit offset, and the one leaving it into the page.
             const digitsStart = p;
-            while (p < e && hexDigit(b[p] as number) >= 0) p++;
-            const digitsEnd = p;
-            if (digitsEnd === digitsStart) badLine(b, s, e, line, "address");
-            let first = digitsStart;
-            while (first < digitsEnd - 1 && b[first] === 0x30) first++;
-            if (digitsEnd - first > 16) fail(line, `address: expected at most 16 hex digits (64 bits), found ${quoteBytes(b, digitsStart, digitsEnd)}`);
-            const offsetStart = Math.max(first, digitsEnd - 3);
             let pageHigh = 0;
             let pageLow = 0;
-            for (let i = first; i < offsetStart; i++) {
-              pageHigh = ((pageHigh << 4) | (pageLow >>> 28)) >>> 0;
-              pageLow = ((pageLow << 4) | hexDigit(b[i] as number)) >>> 0;
-            }
             let offset = 0;
-            for (let i = offsetStart; i < digitsEnd; i++) offset = (offset << 4) | hexDigit(b[i] as number);
+            let significant = 0;
+            while (p < e) {
+              const d = hexDigit(b[p] as number);
+              if (d < 0) break;
+              pageHigh = ((pageHigh << 4) | (pageLow >>> 28)) >>> 0;
+              pageLow = ((pageLow << 4) | (offset >>> 8)) >>> 0;
+              offset = ((offset << 4) & 0xfff) | d;
+              if (significant > 0 || d !== 0) significant++;
+              p++;
+            }
+            if (p === digitsStart) badLine(b, s, e, line, "address");
+            if (significant > 16) fail(line, `address: expected at most 16 hex digits (64 bits), found ${quoteBytes(b, digitsStart, p)}`);
             if (p >= e || b[p] !== 0x2c) badLine(b, s, e, line, "address");
             p++;
             const sizeStart = p;
             let size = 0;
-            while (p < e && b[p] >= 0x30 && b[p] <= 0x39) {
-              if (size <= LACKEY_MAX_SIZE) size = size * 10 + ((b[p] as number) - 0x30);
+            while (p < e) {
+              const c = b[p] as number;
+              if (c < 0x30 || c > 0x39) break;
+              if (size <= LACKEY_MAX_SIZE) size = size * 10 + (c - 0x30);
               p++;
             }
             if (p === sizeStart) badLine(b, s, e, line, "size");
@@ -275,9 +280,11 @@ export async function openLackeyTrace(path: string, options: LackeyOptions = {})
             if (p !== e) badLine(b, s, e, line, "unexpected text");
             if (size < 1 || size > LACKEY_MAX_SIZE) fail(line, `size: expected 1..${LACKEY_MAX_SIZE} bytes, found ${quoteBytes(b, sizeStart, e)}`);
             const span = ((offset + size - 1) >>> 12) + 1;
-            const timeMs = Math.floor(records * msPerRecord);
+            const timeMs = Math.floor((records * 1000) / rate);
             records++;
             const store = kind === 0x53 || kind === 0x4d;
+            // Bytes of the access not yet attributed to a page.
+            let remaining = size;
             for (let k = 0; k < span; k++) {
               if (k > 0) {
                 pageLow = (pageLow + 1) >>> 0;
@@ -322,17 +329,17 @@ export async function openLackeyTrace(path: string, options: LackeyOptions = {})
                 chunk.argLow[c] = 0;
                 chunk.argHigh[c] = 0;
               } else {
-                // The address of the access (not of this page): page bits and offset.
-                const addrLow = ((pageLow << 12) | (k === 0 ? offset : 0)) >>> 0;
+                // The part of the access on this page: its first address and its length.
+                const partOffset = k === 0 ? offset : 0;
+                const partSize = Math.min(remaining, 4096 - partOffset);
+                remaining -= partSize;
+                const addrLow = ((pageLow << 12) | partOffset) >>> 0;
                 const addrHigh = ((pageHigh << 12) | (pageLow >>> 20)) >>> 0;
-                if (k === 0) storeSeed(seedHigh[gpn] as number, seedLow[gpn] as number, addrHigh, addrLow, size, stores[gpn] as number);
-                else storeSeed(seedHigh[gpn] as number, seedLow[gpn] as number, accessHigh, accessLow, size, stores[gpn] as number);
-                if (k === 0) {
-                  accessHigh = addrHigh;
-                  accessLow = addrLow;
-                }
-                seedHigh[gpn] = mixHigh;
-                seedLow[gpn] = mixLow;
+                storeSeed(seedHigh[gpn] as number, seedLow[gpn] as number, addrHigh, addrLow, partSize, stores[gpn] as number);
+                const high = mixState[0] as number;
+                const low = mixState[1] as number;
+                seedHigh[gpn] = high;
+                seedLow[gpn] = low;
                 stores[gpn] = ((stores[gpn] as number) + 1) >>> 0;
                 validator.check(line, timeMs, 0, TraceOp.write, gpn, 1);
                 const c = chunk.count++;
@@ -341,8 +348,8 @@ export async function openLackeyTrace(path: string, options: LackeyOptions = {})
                 chunk.op[c] = TraceOp.write;
                 chunk.gpn[c] = gpn;
                 chunk.pages[c] = 1;
-                chunk.argLow[c] = mixLow;
-                chunk.argHigh[c] = mixHigh;
+                chunk.argLow[c] = low;
+                chunk.argHigh[c] = high;
               }
               lastGpn = gpn;
             }
@@ -370,5 +377,3 @@ export async function openLackeyTrace(path: string, options: LackeyOptions = {})
     },
   };
 }
-let accessHigh = 0;
-let accessLow = 0;
