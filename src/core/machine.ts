@@ -853,7 +853,13 @@ export class Machine {
       if (status === Status.needSwapIn) {
         const slot = this.aux[stoppedAt] ?? 0;
         if (record.op === Op.peek) {
-          this.vmRecord(record.vm).swap.read(slot, this.stagingPage(record.argLow));
+          const page = this.stagingPage(record.argLow);
+          this.vmRecord(record.vm).swap.read(slot, page);
+          if (this.content === "fingerprints") {
+            // The swap holds the fingerprint: the page reads back as its content.
+            const fingerprint = new DataView(page.buffer, page.byteOffset, 8).getBigUint64(0, true);
+            this.raw.fillFromSeed((this.raw.stagingRegion() >>> 0) + record.argLow * PAGE_BYTES, fingerprint);
+          }
           this.results[stoppedAt] = Status.ok;
           next = stoppedAt + 1;
           continue;

@@ -171,6 +171,7 @@ export class Host {
       frames,
       lowFrames: Math.floor(scenario.host.lowMemoryMiB * MIB_PAGES),
       maxVms: Math.max(1, scenario.vms.length, options.maxVms ?? 64),
+      content: scenario.host.content,
       ...(options.swapDirectory !== undefined ? { swapDirectory: options.swapDirectory } : {}),
       ...(options.swap !== undefined ? { swap: options.swap } : {}),
     });

@@ -36,6 +36,11 @@ const hostSchema = z
     profile: z.enum(["esx4", "esxi5", "esxi6"]).default("esx4"),
     idleTax: z.number().min(0).lt(1).default(0.75),
     lowMemoryMiB: nonNegative.default(0),
+    /**
+     * "bytes": frames hold real page bytes. "fingerprints": frames hold 64-bit content seeds (hosts
+     * of hundreds of GiB; same counters; memory images and raw-byte trace writes are refused).
+     */
+    content: z.enum(["bytes", "fingerprints"]).default("bytes"),
     settings: settingsSchema.default({}),
   })
   .strict();
