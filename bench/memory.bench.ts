@@ -4,9 +4,10 @@
 //
 //   npx tsx bench/memory.bench.ts
 //
-// Metadata per guest page, in byte mode: the pmap entry (4 bytes) and, per machine frame, 32 bytes
-// of frame metadata plus the sharing table's share (capacity >= 2 x frames, 12 bytes a slot); the
-// frames' own 4096 bytes are the guest's content, not metadata. RSS also counts the content of
+// Metadata per guest page: the pmap entry (4 bytes) and, per machine frame, 16 bytes of frame
+// metadata plus the sharing table's share (capacity >= 2 x frames, 4 bytes a slot); in byte mode
+// the frames' own 4096 bytes are the guest's content, not metadata. Fingerprint mode has no frame
+// bytes at all. RSS also counts the content of
 // every page touched. The peer is Linux KSM's own bookkeeping as documented in mm/ksm.c (an
 // rmap_item of 64 bytes per scanned page on x86-64), for scale.
 import { execFileSync } from "node:child_process";
@@ -46,7 +47,7 @@ async function child(vms: number, vmMiB: number): Promise<void> {
   }
   machine.scanToConvergence();
   const tableSlots = Math.max(1024, 2 ** Math.ceil(Math.log2(frames * 2)));
-  const metadataBytes = frames * 32 + tableSlots * 12 + vms * pagesPerVm * 4;
+  const metadataBytes = frames * 16 + tableSlots * 4 + vms * pagesPerVm * 4;
   const result: Measure = {
     vms,
     vmMiB,
