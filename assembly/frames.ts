@@ -140,8 +140,10 @@ export function frameMetaBase(): usize {
 
 /**
  * Reserves metadata (and, in byte mode, the frames) for `count` frames, the first `lowCount` of them
- * low memory, and puts them all on the free lists so that allocation hands out ascending MPNs.
- * False if it cannot fit.
+ * low memory. Frames are handed out lowest MPN first; never-used frames are not on the free lists
+ * but above a watermark, so a machine of millions of frames starts at once and the metadata of
+ * frames never used is never touched (fresh memory: zero, not backed by the OS). False if it
+ * cannot fit.
  */
 export function reserveFrames(count: u32, lowCount: u32, fingerprintContent: bool): bool {
   fingerprints = fingerprintContent;
@@ -155,9 +157,16 @@ export function reserveFrames(count: u32, lowCount: u32, fingerprintContent: boo
   lowFrameCount = lowCount < count ? lowCount : count;
   freeHighHead = NO_FRAME;
   freeLowHead = NO_FRAME;
-  for (let mpn = count; mpn > 0; mpn--) pushFree(mpn - 1, 0);
+  nextFreshLow = 0;
+  nextFreshHigh = lowFrameCount;
+  hostAdd(HOST_FRAMES_FREE, <i64>count);
+  hostAdd(HOST_FRAMES_LOW_FREE, <i64>lowFrameCount);
   return true;
 }
+
+/** The lowest never-used frame of each kind of memory (frames from there on are free and zero). */
+let nextFreshLow: u32 = 0;
+let nextFreshHigh: u32 = 0;
 
 @inline function pushFree(mpn: u32, usedBefore: u32): void {
   const meta = metaPtr(mpn);
@@ -173,22 +182,23 @@ export function reserveFrames(count: u32, lowCount: u32, fingerprintContent: boo
   hostAdd(HOST_FRAMES_FREE, 1);
 }
 
+/** A released frame (most recently freed first), else the next never-used one. */
 @inline function popHigh(): u32 {
-  const mpn = freeHighHead;
-  if (mpn != NO_FRAME) {
-    freeHighHead = load<u32>(metaPtr(mpn) + META_NEXT_FREE);
-    hostAdd(HOST_FRAMES_FREE, -1);
-  }
+  let mpn = freeHighHead;
+  if (mpn != NO_FRAME) freeHighHead = load<u32>(metaPtr(mpn) + META_NEXT_FREE);
+  else if (nextFreshHigh < frameCount) mpn = nextFreshHigh++;
+  else return NO_FRAME;
+  hostAdd(HOST_FRAMES_FREE, -1);
   return mpn;
 }
 
 @inline function popLow(): u32 {
-  const mpn = freeLowHead;
-  if (mpn != NO_FRAME) {
-    freeLowHead = load<u32>(metaPtr(mpn) + META_NEXT_FREE);
-    hostAdd(HOST_FRAMES_FREE, -1);
-    hostAdd(HOST_FRAMES_LOW_FREE, -1);
-  }
+  let mpn = freeLowHead;
+  if (mpn != NO_FRAME) freeLowHead = load<u32>(metaPtr(mpn) + META_NEXT_FREE);
+  else if (nextFreshLow < lowFrameCount) mpn = nextFreshLow++;
+  else return NO_FRAME;
+  hostAdd(HOST_FRAMES_FREE, -1);
+  hostAdd(HOST_FRAMES_LOW_FREE, -1);
   return mpn;
 }
 
@@ -240,7 +250,7 @@ export function releaseFrame(mpn: u32): void {
 }
 
 export function freeFrameCount(): u32 {
-  let n: u32 = 0;
+  let n: u32 = (lowFrameCount - nextFreshLow) + (frameCount - nextFreshHigh);
   for (let mpn = freeHighHead; mpn != NO_FRAME; mpn = load<u32>(metaPtr(mpn) + META_NEXT_FREE)) n++;
   for (let mpn = freeLowHead; mpn != NO_FRAME; mpn = load<u32>(metaPtr(mpn) + META_NEXT_FREE)) n++;
   return n;
