@@ -1,13 +1,22 @@
-// A sweep's worker thread: runs the scenarios it is sent, one at a time, each on its own host
-// (one WASM instance per worker), and posts back the row of figures.
+// The worker thread of sweeps and clusters: runs the scenarios it is sent, one at a time, each on
+// its own host (one WASM instance per worker), and posts back a sweep row or a run summary.
 import { parentPort } from "node:worker_threads";
 import { runScenarioAsync } from "./run.ts";
 import { valuesOf, type SweepRun } from "./sweep.ts";
+import { summarize } from "./worker-pool.ts";
 import type { Scenario } from "./scenario.ts";
 
-parentPort?.on("message", (message: { scenario: Scenario; run: SweepRun }) => {
+type Task = { task: "row"; scenario: Scenario; run: SweepRun } | { task: "summary"; index: number; scenario: Scenario };
+
+parentPort?.on("message", (message: Task) => {
   runScenarioAsync(message.scenario).then(
-    (result) => parentPort?.postMessage({ row: { ...message.run, values: valuesOf(result) } }),
-    (error: unknown) => parentPort?.postMessage({ error: `run ${message.run.index}: ${error instanceof Error ? error.message : String(error)}` }),
+    (result) =>
+      parentPort?.postMessage(
+        message.task === "row" ? { row: { ...message.run, values: valuesOf(result) } } : { index: message.index, summary: summarize(result) },
+      ),
+    (error: unknown) => {
+      const what = message.task === "row" ? `run ${message.run.index}` : `host ${message.index}`;
+      parentPort?.postMessage({ index: message.task === "summary" ? message.index : -1, error: `${what}: ${error instanceof Error ? error.message : String(error)}` });
+    },
   );
 });

@@ -3,7 +3,7 @@
 // scenario and seed, so a sweep gives the same rows as running each alone, in any order, split
 // into shards on any number of machines (`--shard I/N`, then `merge`).
 import { availableParallelism } from "node:os";
-import { Worker } from "node:worker_threads";
+import { startWorker } from "./worker-pool.ts";
 import { parseScenario, type Scenario } from "./scenario.ts";
 import type { RunResult } from "./run.ts";
 
@@ -114,23 +114,19 @@ export async function runSweep(spec: SweepSpec, options: SweepOptions = {}): Pro
     }
     return rows;
   }
-  // From TypeScript sources (tsx), a small JS bootstrap registers tsx in the worker first.
-  const fromSources = import.meta.url.endsWith(".ts");
-  const workerUrl = new URL(fromSources ? "./sweep-worker-dev.mjs" : "./sweep-worker.js", import.meta.url);
-  const workerData = fromSources ? { entry: new URL("./sweep-worker.ts", import.meta.url).href } : undefined;
   let next = 0;
   const failures: Error[] = [];
   await Promise.all(
     Array.from({ length: workers }, () =>
       new Promise<void>((resolve) => {
-        const worker = new Worker(workerUrl, { workerData });
+        const worker = startWorker();
         const feed = (): void => {
           const run = failures.length === 0 ? runs[next++] : undefined;
           if (!run) {
             void worker.terminate().then(() => resolve());
             return;
           }
-          worker.postMessage({ scenario: scenarioFor(spec.scenario, run), run });
+          worker.postMessage({ task: "row", scenario: scenarioFor(spec.scenario, run), run });
         };
         worker.on("message", (message: { row?: SweepRow; error?: string }) => {
           if (message.row) {
