@@ -5,14 +5,14 @@
 import { closeSync, ftruncateSync, openSync, readSync, rmSync, writeSync } from "node:fs";
 import { PAGE_BYTES } from "./abi.ts";
 import { SwapIoError } from "./errors.ts";
+import { SlotAllocator } from "./slot-allocator.ts";
 import type { SwapStore } from "./swap-store.ts";
 
 export class SwapFile implements SwapStore {
   readonly path: string;
   readonly slots: number;
   private fd: number | undefined;
-  private readonly freeSlots: Uint32Array;
-  private freeCount: number;
+  private readonly slotAllocator: SlotAllocator;
 
   constructor(path: string, slots: number) {
     this.path = path;
@@ -23,24 +23,20 @@ export class SwapFile implements SwapStore {
     } catch (cause) {
       throw new SwapIoError(`cannot create swap file ${path} of ${slots} slots (${slots * PAGE_BYTES} bytes)`, cause);
     }
-    this.freeSlots = new Uint32Array(slots);
-    for (let i = 0; i < slots; i++) this.freeSlots[i] = slots - 1 - i;
-    this.freeCount = slots;
+    this.slotAllocator = new SlotAllocator(slots);
   }
 
   get usedSlots(): number {
-    return this.slots - this.freeCount;
+    return this.slotAllocator.usedSlots;
   }
 
   /** A free slot, or -1 when the file is full. */
   allocate(): number {
-    if (this.freeCount === 0) return -1;
-    this.freeCount--;
-    return this.freeSlots[this.freeCount] ?? -1;
+    return this.slotAllocator.allocate();
   }
 
   release(slot: number): void {
-    this.freeSlots[this.freeCount++] = slot;
+    this.slotAllocator.release(slot);
   }
 
   write(slot: number, bytes: Uint8Array): void {

@@ -2,37 +2,33 @@
 // are allocated like SwapFile's (lowest number first); each slot's 4 KiB lives in a Map.
 import { PAGE_BYTES } from "./abi.ts";
 import { SwapIoError } from "./errors.ts";
+import { SlotAllocator } from "./slot-allocator.ts";
 import type { SwapStore } from "./swap-store.ts";
 
 export class MemorySwap implements SwapStore {
   readonly path: string;
   readonly slots: number;
   private readonly pages = new Map<number, Uint8Array>();
-  private readonly freeSlots: Uint32Array;
-  private freeCount: number;
+  private readonly slotAllocator: SlotAllocator;
   private disposed = false;
 
   constructor(name: string, slots: number) {
     this.path = `memory:${name}`;
     this.slots = slots;
-    this.freeSlots = new Uint32Array(slots);
-    for (let i = 0; i < slots; i++) this.freeSlots[i] = slots - 1 - i;
-    this.freeCount = slots;
+    this.slotAllocator = new SlotAllocator(slots);
   }
 
   get usedSlots(): number {
-    return this.slots - this.freeCount;
+    return this.slotAllocator.usedSlots;
   }
 
   allocate(): number {
-    if (this.freeCount === 0) return -1;
-    this.freeCount--;
-    return this.freeSlots[this.freeCount] ?? -1;
+    return this.slotAllocator.allocate();
   }
 
   release(slot: number): void {
     this.pages.delete(slot);
-    this.freeSlots[this.freeCount++] = slot;
+    this.slotAllocator.release(slot);
   }
 
   write(slot: number, bytes: Uint8Array): void {
@@ -61,29 +57,24 @@ export class FingerprintSwap implements SwapStore {
   readonly path: string;
   readonly slots: number;
   private values = new BigUint64Array(0);
-  private readonly freeSlots: Uint32Array;
-  private freeCount: number;
+  private readonly slotAllocator: SlotAllocator;
 
   constructor(name: string, slots: number) {
     this.path = `memory:${name}`;
     this.slots = slots;
-    this.freeSlots = new Uint32Array(slots);
-    for (let i = 0; i < slots; i++) this.freeSlots[i] = slots - 1 - i;
-    this.freeCount = slots;
+    this.slotAllocator = new SlotAllocator(slots);
   }
 
   get usedSlots(): number {
-    return this.slots - this.freeCount;
+    return this.slotAllocator.usedSlots;
   }
 
   allocate(): number {
-    if (this.freeCount === 0) return -1;
-    this.freeCount--;
-    return this.freeSlots[this.freeCount] ?? -1;
+    return this.slotAllocator.allocate();
   }
 
   release(slot: number): void {
-    this.freeSlots[this.freeCount++] = slot;
+    this.slotAllocator.release(slot);
   }
 
   write(slot: number, bytes: Uint8Array): void {

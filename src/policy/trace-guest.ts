@@ -23,7 +23,7 @@ export class TraceGuest {
   private freedStack: Uint32Array;
   private freedCount = 0;
   private nextNeverUsed = 0;
-  private readonly balloonStack: Uint32Array;
+  private balloonStack = new Uint32Array(256);
   private balloonCount = 0;
   private readonly touched: Uint8Array;
   private touchedCount = 0;
@@ -40,7 +40,6 @@ export class TraceGuest {
     this.pages = machine.vmPages(vm);
     this.state = new Uint8Array(this.pages);
     this.freedStack = new Uint32Array(Math.min(this.pages, 1024));
-    this.balloonStack = new Uint32Array(this.pages);
     this.touched = new Uint8Array(this.pages);
     if (options.trackContent) {
       this.seedLow = new Uint32Array(this.pages);
@@ -169,6 +168,11 @@ export class TraceGuest {
   }
 
   private toBalloon(gpn: number): void {
+    if (this.balloonCount >= this.balloonStack.length) {
+      const grown = new Uint32Array(Math.min(this.pages, this.balloonStack.length * 2));
+      grown.set(this.balloonStack);
+      this.balloonStack = grown;
+    }
     this.state[gpn] = BALLOON;
     this.balloonStack[this.balloonCount++] = gpn;
   }
