@@ -11,6 +11,7 @@ import { OvercommitError } from "../core/errors.ts";
 import { runScanCommand } from "./scan.ts";
 import { runDemo } from "./demo.ts";
 import { runRunCommand } from "./run.ts";
+import { registerReportCommand } from "./report.ts";
 
 export function buildProgram(): Command {
   const program = new Command();
@@ -37,8 +38,9 @@ export function buildProgram(): Command {
       "at most n pages share one frame; more copies get another frame, like Linux KSM's max_page_sharing (KSM's default is 256; ours: unlimited)",
       parsePositiveInt,
     )
+    .option("--report <file>", "also write a self-contained HTML report: per-image bars and who shares with whom")
     .option("--no-progress", "no progress bar on stderr")
-    .action(async (images: string[], options: { json?: boolean; seed: bigint; compress?: boolean; maxPageSharing?: number; progress: boolean }) => {
+    .action(async (images: string[], options: { json?: boolean; seed: bigint; compress?: boolean; maxPageSharing?: number; report?: string; progress: boolean }) => {
       await runScanCommand(images, options);
     });
 
@@ -57,10 +59,13 @@ export function buildProgram(): Command {
     .option("--metrics <file>", "write esxtop-style CSV metrics of the (last) run")
     .option("--json", "print one JSON object (summary per run) instead of the story")
     .option("--events", "with --json: include every event")
+    .option("--report <file>", "write a self-contained HTML report (summary and plots); the built-in story writes out/overcommit-report.html by default")
+    .option("--no-report", "write no HTML report")
     .option("--no-progress", "no progress bar on stderr")
-    .action(async (scenario: string | undefined, options: { tax?: number[]; scale?: number; seed?: bigint; duration?: number; metrics?: string; json?: boolean; events?: boolean; progress: boolean }) => {
+    .action(async (scenario: string | undefined, options: { tax?: number[]; scale?: number; seed?: bigint; duration?: number; metrics?: string; report?: string | boolean; json?: boolean; events?: boolean; progress: boolean }) => {
       await runRunCommand({
         ...(options.metrics !== undefined ? { metrics: options.metrics } : {}),
+        ...(typeof options.report === "string" || options.report === false ? { report: options.report } : {}),
         ...(scenario !== undefined ? { scenario } : {}),
         ...(options.tax ? { taxes: options.tax } : {}),
         ...(options.scale !== undefined ? { scale: options.scale } : {}),
@@ -86,12 +91,14 @@ export function buildProgram(): Command {
     .addOption(seedOption("seed of the host's random choices", undefined))
     .option("--verify", "remember every page's content and check it at the end (slower; more memory)")
     .option("--json", "print one JSON summary on stdout")
+    .option("--report <file>", "write a self-contained HTML report (summary and plots over simulated time)")
     .option("--no-progress", "no progress bar on stderr")
-    .action(async (trace: string, options: { scenario?: string; hostMib?: number; metrics?: string; metricsInterval: number; seed?: bigint; verify?: boolean; json?: boolean; progress: boolean }) => {
+    .action(async (trace: string, options: { scenario?: string; hostMib?: number; metrics?: string; metricsInterval: number; seed?: bigint; verify?: boolean; json?: boolean; report?: string; progress: boolean }) => {
       await runReplayCommand(trace, options);
     });
 
   registerTraceCommands(program);
+  registerReportCommand(program);
   registerSweepCommands(program);
 
   program

@@ -6,6 +6,10 @@ import { replayTrace, type ReplaySummary } from "../trace/replay.ts";
 import type { Host } from "../sim/host.ts";
 import { createProgress } from "./progress.ts";
 import { formatInt, table } from "./format.ts";
+import { readFileSync } from "node:fs";
+import { SeriesCollector } from "../report/series.ts";
+import { replayDocument, shellLine } from "../report/build.ts";
+import { writeAndAnnounce } from "./report.ts";
 
 export interface ReplayCommandOptions {
   scenario?: string;
@@ -16,6 +20,8 @@ export interface ReplayCommandOptions {
   verify?: boolean;
   json?: boolean;
   progress?: boolean;
+  /** Write an HTML report (summary and plots) here. */
+  report?: string;
 }
 
 export interface ReplayReport extends ReplaySummary {
@@ -55,6 +61,7 @@ export async function runReplayCommand(tracePath: string, options: ReplayCommand
   const source = await openTrace(tracePath);
   const scenario = options.scenario ? loadScenarioFile(options.scenario) : undefined;
   const metrics = options.metrics ? new MetricsCsvWriter(options.metrics) : undefined;
+  const series = options.report ? new SeriesCollector() : undefined;
   const progress = createProgress(options.progress ?? true);
   const controller = new AbortController();
   let interrupts = 0;
@@ -79,6 +86,12 @@ export async function runReplayCommand(tracePath: string, options: ReplayCommand
       signal: controller.signal,
       onHost: (h) => {
         if (metrics) h.onSample((hostRow, vmRows) => metrics.write(hostRow, vmRows));
+        if (series) {
+          h.onSample((hostRow, vmRows) => series.addSample(hostRow, vmRows));
+          h.on("phase", (e) => {
+            if (e.type === "phase") series.addMarker({ timeSec: e.timeSec, text: `${e.vm} ${e.detail}`.slice(0, 60) });
+          });
+        }
       },
       onProgress: (p) => {
         progress.update(p.bytesRead);
@@ -103,6 +116,17 @@ export async function runReplayCommand(tracePath: string, options: ReplayCommand
     };
     if (options.json) process.stdout.write(`${JSON.stringify(report)}\n`);
     else process.stdout.write(`${formatReplayReport(report)}\n`);
+    if (options.report && series) {
+      const command = shellLine([
+        "overcommit", "replay", tracePath,
+        ...(options.scenario ? ["--scenario", options.scenario] : []),
+        ...(options.hostMib !== undefined ? ["--host-mib", String(options.hostMib)] : []),
+        ...(options.metricsInterval !== undefined ? ["--metrics-interval", String(options.metricsInterval)] : []),
+        ...(options.seed !== undefined ? ["--seed", options.seed.toString()] : []),
+      ]);
+      const scenarioJson = options.scenario ? readFileSync(options.scenario, "utf8") : undefined;
+      await writeAndAnnounce(options.report, replayDocument(report, series, { command, ...(scenarioJson !== undefined ? { scenarioJson } : {}) }), options.json ?? false);
+    }
     return report;
   } finally {
     progress.stop();

@@ -10,6 +10,8 @@ import type { HostEvent } from "../sim/host.ts";
 import { createProgress } from "./progress.ts";
 import { MetricsCsvWriter } from "../sim/metrics-csv.ts";
 import { formatInt, table } from "./format.ts";
+import { defaultReportPath, runDocument, shellLine } from "../report/build.ts";
+import { writeAndAnnounce } from "./report.ts";
 
 export interface RunCommandOptions {
   scenario?: string;
@@ -22,6 +24,8 @@ export interface RunCommandOptions {
   events?: boolean;
   /** Write esxtop-style CSV metrics of the last run here. */
   metrics?: string;
+  /** Write an HTML report of the runs here (default for the built-in story: out/ in the project; false: none). */
+  report?: string | false;
 }
 
 const DEFAULT_STORY_SCALE = 1 / 8;
@@ -150,6 +154,7 @@ export async function runRunCommand(options: RunCommandOptions): Promise<RunResu
   let scenario = options.scenario ? loadScenarioFile(options.scenario) : parseScenario(SEEDS_STORY, "built-in seeds' story");
   if (options.seed !== undefined) scenario = { ...scenario, seed: options.seed.toString() };
   if (options.durationSec !== undefined) scenario = { ...scenario, durationSec: options.durationSec };
+  const scenarioAsRun = scenario;
   let scale = options.scale ?? (options.scenario ? 1 : DEFAULT_STORY_SCALE);
   const totalPages = (scenario.host.memoryMiB * scale) * 256;
   const guestPages = scenario.vms.reduce((sum, vm) => sum + vm.memoryMiB * scale * 256, 0);
@@ -191,6 +196,22 @@ export async function runRunCommand(options: RunCommandOptions): Promise<RunResu
     process.stdout.write(`${JSON.stringify({ scenario: scenario.name, scale, runs: results.map(({ metrics, events, ...rest }) => ({ ...rest, events: options.events ? events : undefined })) })}\n`);
   } else {
     process.stdout.write(`${formatRuns(results, scenario, note)}\n`);
+  }
+  const reportPath = options.report ?? (options.scenario ? undefined : defaultReportPath());
+  if (reportPath) {
+    const command = shellLine([
+      "overcommit", "run",
+      ...(options.scenario ? [options.scenario] : []),
+      ...(options.taxes ? ["--tax", options.taxes.join(",")] : []),
+      ...(options.scale !== undefined ? ["--scale", String(options.scale)] : []),
+      ...(options.seed !== undefined ? ["--seed", options.seed.toString()] : []),
+      ...(options.durationSec !== undefined ? ["--duration", String(options.durationSec)] : []),
+    ]);
+    const doc = runDocument({
+      results, scenario: scenarioAsRun, scenarioName: scenario.name, scale, command, narratives: results.map((r) => narrate(r, 400)),
+      ...(scenario.description ? { description: scenario.description } : {}),
+    });
+    await writeAndAnnounce(reportPath, doc, options.json ?? false);
   }
   return results;
 }

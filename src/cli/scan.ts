@@ -3,6 +3,8 @@ import { basename } from "node:path";
 import { scanImages, type ImageScanReport } from "../scan/scan-images.ts";
 import { createProgress } from "./progress.ts";
 import { formatInt, formatMiB, formatPercent, table } from "./format.ts";
+import { scanDocument, shellLine } from "../report/build.ts";
+import { writeAndAnnounce } from "./report.ts";
 
 export interface ScanCommandOptions {
   json?: boolean;
@@ -10,6 +12,8 @@ export interface ScanCommandOptions {
   compress?: boolean;
   maxPageSharing?: number;
   progress?: boolean;
+  /** Write an HTML report (per-image bars and the pair-sharing matrix) here. */
+  report?: string;
 }
 
 export function formatScanReport(report: ImageScanReport): string {
@@ -50,6 +54,7 @@ export async function runScanCommand(paths: readonly string[], options: ScanComm
     const report = await scanImages(paths, {
       seed: options.seed,
       compress: options.compress ?? false,
+      pairs: options.report !== undefined,
       ...(options.maxPageSharing !== undefined ? { maxPageSharing: options.maxPageSharing } : {}),
       onLoadProgress: (image, loaded, total) => {
         if (image !== loadingImage) {
@@ -69,6 +74,14 @@ export async function runScanCommand(paths: readonly string[], options: ScanComm
     progress.stop();
     if (options.json) process.stdout.write(`${JSON.stringify(report)}\n`);
     else process.stdout.write(`${formatScanReport(report)}\n`);
+    if (options.report !== undefined) {
+      const command = shellLine([
+        "overcommit", "scan", ...paths, "--seed", options.seed.toString(),
+        ...(options.compress ? ["--compress"] : []),
+        ...(options.maxPageSharing !== undefined ? ["--max-page-sharing", String(options.maxPageSharing)] : []),
+      ]);
+      await writeAndAnnounce(options.report, scanDocument(report, command), options.json ?? false);
+    }
     return report;
   } finally {
     progress.stop();

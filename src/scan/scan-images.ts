@@ -2,6 +2,7 @@
 // pass merges nothing, and the result reads like KSM's counters (sharedFrames = pages_shared,
 // savedPages = pages_sharing) plus timing.
 import { Machine, type ScanProgress } from "../core/machine.ts";
+import { PageState } from "../core/abi.ts";
 import { imageInfo, loadImage, type ImageInfo } from "../trace/image.ts";
 
 export interface ImageScanOptions {
@@ -11,6 +12,8 @@ export interface ImageScanOptions {
   compress?: boolean;
   /** At most this many pages share one frame (KSM's max_page_sharing). Default: unlimited. */
   maxPageSharing?: number;
+  /** Also count, after convergence, the pages each pair of images shares (`pairShared`). */
+  pairs?: boolean;
   onLoadProgress?: (image: number, pagesLoaded: number, imagePages: number) => void;
   onScanProgress?: (progress: ScanProgress) => void;
 }
@@ -24,6 +27,8 @@ export interface ImageScanEntry {
   /** Pages whose content occurs nowhere else. */
   readonly privatePages: number;
   readonly compressiblePages?: number;
+  /** With `pairs`: pages of this image mapped to a frame that a page of another image also maps. */
+  readonly sharedWithOtherImages?: number;
 }
 
 export interface ImageScanReport {
@@ -47,6 +52,52 @@ export interface ImageScanReport {
   /** The limit of pages per shared frame, or null for unlimited. */
   readonly maxPageSharing: number | null;
   readonly images: readonly ImageScanEntry[];
+  /**
+   * With `pairs`: who shares with whom, after convergence, by the frames the pages map.
+   * Off the diagonal, pairShared[i][j] = pages of image i mapped to a frame that some page of image
+   * j also maps (a page counts once per other image on its frame, so a row can add up to more than
+   * the image's shared pages; pairShared[i][j] and pairShared[j][i] differ when one image holds
+   * several copies of a page). On the diagonal, pairShared[i][i] = pages of image i mapped to a
+   * shared frame that no other image maps: copies within image i only. For every image,
+   * pairShared[i][i] + sharedWithOtherImages = sharedPages.
+   */
+  readonly pairShared?: number[][];
+}
+
+/**
+ * The pair matrix (see `ImageScanReport.pairShared`) and, per image, its pages on frames another
+ * image maps too: one pass to list the images on each shared frame, one to count.
+ */
+export function pairSharing(machine: Machine, vms: number): { matrix: number[][]; withOthers: number[] } {
+  const imagesOnFrame = new Map<number, number[]>();
+  const sharedCode = PageState.shared;
+  for (let vm = 0; vm < vms; vm++) {
+    const pages = machine.vmPages(vm);
+    for (let gpn = 0; gpn < pages; gpn++) {
+      if (machine.pageStateCode(vm, gpn) !== sharedCode) continue;
+      const frame = machine.pageInfo(vm, gpn).index;
+      const images = imagesOnFrame.get(frame);
+      if (!images) imagesOnFrame.set(frame, [vm]);
+      else if (images[images.length - 1] !== vm) images.push(vm);
+    }
+  }
+  const matrix = Array.from({ length: vms }, () => new Array<number>(vms).fill(0));
+  const withOthers = new Array<number>(vms).fill(0);
+  for (let vm = 0; vm < vms; vm++) {
+    const row = matrix[vm] as number[];
+    const pages = machine.vmPages(vm);
+    for (let gpn = 0; gpn < pages; gpn++) {
+      if (machine.pageStateCode(vm, gpn) !== sharedCode) continue;
+      const images = imagesOnFrame.get(machine.pageInfo(vm, gpn).index) ?? [vm];
+      if (images.length === 1) {
+        row[vm] = (row[vm] ?? 0) + 1;
+        continue;
+      }
+      withOthers[vm] = (withOthers[vm] ?? 0) + 1;
+      for (const other of images) if (other !== vm) row[other] = (row[other] ?? 0) + 1;
+    }
+  }
+  return { matrix, withOthers };
 }
 
 /** Loads every image (streamed) into its own VM of one machine and scans to convergence. */
@@ -69,6 +120,7 @@ export async function scanImages(paths: readonly string[], options: ImageScanOpt
     const seed = options.seed ?? 1n;
     const scan = machine.scanToConvergence({ seed, ...(options.onScanProgress ? { onProgress: options.onScanProgress } : {}) });
     const host = machine.hostCounters();
+    const pairs = options.pairs ? pairSharing(machine, infos.length) : undefined;
     const images: ImageScanEntry[] = infos.map((info, vm) => {
       const counters = machine.vmCounters(vm);
       return {
@@ -78,6 +130,7 @@ export async function scanImages(paths: readonly string[], options: ImageScanOpt
         sharedPages: counters.sharedPages,
         privatePages: counters.privatePages,
         ...(options.compress ? { compressiblePages: machine.compressiblePrivatePages(vm) } : {}),
+        ...(pairs ? { sharedWithOtherImages: pairs.withOthers[vm] ?? 0 } : {}),
       };
     });
     const zeroPages = images.reduce((sum, image) => sum + image.zeroPages, 0);
@@ -99,6 +152,7 @@ export async function scanImages(paths: readonly string[], options: ImageScanOpt
       seed: seed.toString(),
       maxPageSharing: options.maxPageSharing ?? null,
       images,
+      ...(pairs ? { pairShared: pairs.matrix } : {}),
     };
   } finally {
     machine.dispose();
