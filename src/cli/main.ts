@@ -4,9 +4,10 @@ import { realpathSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { Command, Option } from "commander";
 import { parsePositiveInt, parsePositiveNumber, parseScale, parseSeed, parseTaxes, seedOption } from "./options.ts";
-import { registerTraceCommands } from "./trace.ts";
+import { addTraceInputOptions, registerTraceCommands, traceOpenOptions, type TraceInputCommandOptions } from "./trace.ts";
 import { registerSweepCommands } from "./sweep.ts";
-import { runReplayCommand } from "./replay.ts";
+import { registerClusterCommand } from "./cluster.ts";
+import { runReplayCommand, type ReplayCommandOptions } from "./replay.ts";
 import { OvercommitError } from "../core/errors.ts";
 import { runScanCommand } from "./scan.ts";
 import { runDemo } from "./demo.ts";
@@ -77,7 +78,7 @@ export function buildProgram(): Command {
       });
     });
 
-  program
+  const replay = program
     .command("replay")
     .description(
       "Replay a memory trace (binary, JSON Lines, Valgrind lackey or page fingerprints) on a simulated host, streaming it " +
@@ -93,13 +94,15 @@ export function buildProgram(): Command {
     .option("--json", "print one JSON summary on stdout")
     .option("--report <file>", "write a self-contained HTML report (summary and plots over simulated time)")
     .option("--no-progress", "no progress bar on stderr")
-    .action(async (trace: string, options: { scenario?: string; hostMib?: number; metrics?: string; metricsInterval: number; seed?: bigint; verify?: boolean; json?: boolean; report?: string; progress: boolean }) => {
-      await runReplayCommand(trace, options);
+    .action(async (trace: string, options: ReplayCommandOptions & TraceInputCommandOptions & { metricsInterval: number; progress: boolean }) => {
+      await runReplayCommand(trace, { ...options, open: traceOpenOptions(options) });
     });
+  addTraceInputOptions(replay);
 
   registerTraceCommands(program);
   registerReportCommand(program);
   registerSweepCommands(program);
+  registerClusterCommand(program);
 
   program
     .command("demo")

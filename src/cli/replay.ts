@@ -1,7 +1,7 @@
 // `overcommit replay <trace>`: streams a trace through a simulated host and reports what happened.
 import { loadScenarioFile } from "../sim/scenario.ts";
 import { MetricsCsvWriter } from "../sim/metrics-csv.ts";
-import { openTrace } from "../trace/open.ts";
+import { openTrace, type OpenTraceOptions } from "../trace/open.ts";
 import { replayTrace, type ReplaySummary } from "../trace/replay.ts";
 import type { Host } from "../sim/host.ts";
 import { createProgress } from "./progress.ts";
@@ -12,6 +12,8 @@ import { replayDocument, shellLine } from "../report/build.ts";
 import { writeAndAnnounce } from "./report.ts";
 
 export interface ReplayCommandOptions {
+  /** How to read the trace (format, VM table of a JSON Lines trace, lackey's VM size and rate). */
+  open?: OpenTraceOptions;
   scenario?: string;
   hostMib?: number;
   metrics?: string;
@@ -58,7 +60,7 @@ function verifyContent(host: Host): number {
 }
 
 export async function runReplayCommand(tracePath: string, options: ReplayCommandOptions): Promise<ReplayReport> {
-  const source = await openTrace(tracePath);
+  const source = await openTrace(tracePath, options.open);
   const scenario = options.scenario ? loadScenarioFile(options.scenario) : undefined;
   const metrics = options.metrics ? new MetricsCsvWriter(options.metrics) : undefined;
   const series = options.report ? new SeriesCollector() : undefined;
