@@ -15,7 +15,7 @@ export function formatPercent(part: number, whole: number): string {
 /** Renders rows as an aligned text table; numeric-looking cells are right-aligned. */
 export function table(header: readonly string[], rows: readonly (readonly string[])[]): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
-  const numeric = /^[-+]?[\d,.]+( ?(%|MiB|s|GiB))?$/;
+  const numeric = /^[-+]?[\d,.]+( ?(%|MiB|s|GiB))?( \/ [\d,.]+%)?$/;
   const line = (cells: readonly string[]): string =>
     cells
       .map((cell, i) => {
