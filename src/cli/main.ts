@@ -57,14 +57,16 @@ export function buildProgram(): Command {
     .option("--scale <factor>", "multiply every memory size and rate (e.g. 1/8) to fit the 4 GiB WASM memory", parseScale)
     .addOption(seedOption("override the scenario's seed", undefined))
     .option("--duration <seconds>", "override the simulated duration", parsePositiveInt)
+    .addOption(new Option("--content <mode>", "frames hold page bytes, or 64-bit content fingerprints (same counters; hosts of hundreds of GiB)").choices(["bytes", "fingerprints"]))
     .option("--metrics <file>", "write esxtop-style CSV metrics of the (last) run")
     .option("--json", "print one JSON object (summary per run) instead of the story")
     .option("--events", "with --json: include every event")
     .option("--report <file>", "write a self-contained HTML report (summary and plots); the built-in story writes out/overcommit-report.html by default")
     .option("--no-report", "write no HTML report")
     .option("--no-progress", "no progress bar on stderr")
-    .action(async (scenario: string | undefined, options: { tax?: number[]; scale?: number; seed?: bigint; duration?: number; metrics?: string; report?: string | boolean; json?: boolean; events?: boolean; progress: boolean }) => {
+    .action(async (scenario: string | undefined, options: { tax?: number[]; content?: "bytes" | "fingerprints"; scale?: number; seed?: bigint; duration?: number; metrics?: string; report?: string | boolean; json?: boolean; events?: boolean; progress: boolean }) => {
       await runRunCommand({
+        ...(options.content !== undefined ? { content: options.content } : {}),
         ...(options.metrics !== undefined ? { metrics: options.metrics } : {}),
         ...(typeof options.report === "string" || options.report === false ? { report: options.report } : {}),
         ...(scenario !== undefined ? { scenario } : {}),

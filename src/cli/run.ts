@@ -24,6 +24,8 @@ export interface RunCommandOptions {
   events?: boolean;
   /** Write esxtop-style CSV metrics of the last run here. */
   metrics?: string;
+  /** Override the host's content mode (fingerprints: frames hold 64-bit content seeds; no size limit to speak of). */
+  content?: "bytes" | "fingerprints";
   /** Write an HTML report of the runs here (default for the built-in story: out/ in the project; false: none). */
   report?: string | false;
 }
@@ -154,14 +156,16 @@ export async function runRunCommand(options: RunCommandOptions): Promise<RunResu
   let scenario = options.scenario ? loadScenarioFile(options.scenario) : parseScenario(SEEDS_STORY, "built-in seeds' story");
   if (options.seed !== undefined) scenario = { ...scenario, seed: options.seed.toString() };
   if (options.durationSec !== undefined) scenario = { ...scenario, durationSec: options.durationSec };
+  if (options.content !== undefined) scenario = { ...scenario, host: { ...scenario.host, content: options.content } };
   const scenarioAsRun = scenario;
   let scale = options.scale ?? (options.scenario ? 1 : DEFAULT_STORY_SCALE);
   const totalPages = (scenario.host.memoryMiB * scale) * 256;
   const guestPages = scenario.vms.reduce((sum, vm) => sum + vm.memoryMiB * scale * 256, 0);
-  if (totalPages > maxFramesThatFit(guestPages)) {
-    const fit = Math.floor(maxFramesThatFit(guestPages) / 256);
+  if (totalPages > maxFramesThatFit(guestPages, scenario.host.content)) {
+    const fit = Math.floor(maxFramesThatFit(guestPages, scenario.host.content) / 256);
     throw new RangeError(
-      `host memory ${scenario.host.memoryMiB * scale} MiB does not fit the 4 GiB WASM memory (at most about ${fit} MiB with these VMs): run it scaled, e.g. --scale ${(fit / scenario.host.memoryMiB).toFixed(3)}`,
+      `host memory ${scenario.host.memoryMiB * scale} MiB does not fit the 4 GiB WASM memory in byte mode (at most about ${fit} MiB with these VMs): ` +
+        `run it scaled, e.g. --scale ${(fit / scenario.host.memoryMiB).toFixed(3)}, or with --content fingerprints`,
     );
   }
   if (scale !== 1) scenario = scaleScenario(scenario, scale);
