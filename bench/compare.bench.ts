@@ -12,7 +12,8 @@
 // one side of each pair, the median over rounds that alternate the contenders, after a warm-up.
 import { fileURLToPath } from "node:url";
 import { loadCore } from "../src/core/wasm.ts";
-import { fillRandom, printTable } from "./hash.bench.ts";
+import { fillRandom } from "./hash.bench.ts";
+import { median, printRows } from "./report.ts";
 import type { BenchRow } from "./types.ts";
 
 const PAGE = 4096;
@@ -27,11 +28,6 @@ const WARMUP_MS = 400;
 
 type Contender = { name: string; pass: (firstPage: number, pages: number) => void };
 
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 === 1 ? (sorted[mid] ?? 0) : ((sorted[mid - 1] ?? 0) + (sorted[mid] ?? 0)) / 2;
-}
 
 /** GB/s (median over rounds) of each contender over `roundPages` pages per round from a cycled window. */
 function measure(contenders: Contender[], windowPages: number, roundPages: number): Map<string, number> {
@@ -145,5 +141,5 @@ export async function run(): Promise<BenchRow[]> {
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
-  printTable(await run());
+  printRows(await run());
 }

@@ -14,6 +14,7 @@ import { fileURLToPath } from "node:url";
 import xxhash from "xxhash-wasm";
 import { loadCore } from "../src/core/wasm.ts";
 import type { BenchRow } from "./types.ts";
+import { median, printRows } from "./report.ts";
 
 const PAGE = 4096;
 /** Pages per call of our batch exports. */
@@ -41,11 +42,6 @@ export function fillRandom(words: Uint32Array, seed: number): void {
   }
 }
 
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 === 1 ? (sorted[mid] ?? 0) : ((sorted[mid - 1] ?? 0) + (sorted[mid] ?? 0)) / 2;
-}
 
 /**
  * GB/s (median over rounds) of each contender hashing `roundPages` pages per round, taken in steps
@@ -144,28 +140,6 @@ function format(value: number): string {
   return value >= 100 ? value.toFixed(0) : value.toFixed(2);
 }
 
-/** Prints the rows as a table with ours/peer ratios. */
-export function printTable(rows: BenchRow[]): void {
-  const peerNames = [...new Set(rows.flatMap((row) => Object.keys(row.peers)))];
-  const header = ["benchmark", "unit", "ours", ...peerNames.flatMap((p) => [p, `ours/${p}`]), "target"];
-  const body = rows.map((row) => [
-    row.name,
-    row.unit,
-    format(row.ours),
-    ...peerNames.flatMap((p) => {
-      const peer = row.peers[p];
-      return peer === undefined ? ["-", "-"] : [format(peer), `${(row.ours / peer).toFixed(2)}x`];
-    }),
-    row.target ?? "",
-  ]);
-  const widths = header.map((h, i) => Math.max(h.length, ...body.map((cells) => (cells[i] ?? "").length)));
-  const line = (cells: string[]): string =>
-    cells.map((c, i) => (i < 2 || i === cells.length - 1 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0))).join("  ");
-  console.log(line(header));
-  console.log(widths.map((w) => "-".repeat(w)).join("  "));
-  for (const cells of body) console.log(line(cells));
-}
-
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
-  printTable(await run());
+  printRows(await run());
 }

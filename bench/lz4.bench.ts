@@ -13,6 +13,7 @@ import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
 import { loadCore, type CoreExports } from "../src/core/wasm.ts";
 import type { BenchRow } from "./types.ts";
+import { median, printRows } from "./report.ts";
 
 interface Lz4Napi {
   compressSync(data: Buffer): Buffer;
@@ -115,11 +116,6 @@ function makePages(kind: PageKind, count: number, seed: number): Uint8Array {
 
 type Contender = { name: string; pass: (pages: number) => void };
 
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 === 1 ? (sorted[mid] ?? 0) : ((sorted[mid - 1] ?? 0) + (sorted[mid] ?? 0)) / 2;
-}
 
 /** MB/s (median over rounds) of each contender processing `totalPages` pages (lz4js: a share). */
 function measure(contenders: Contender[], totalPages: number): Map<string, number> {
@@ -348,31 +344,8 @@ export async function run(): Promise<BenchRow[]> {
   return rows;
 }
 
-function format(value: number): string {
-  return value >= 100 ? value.toFixed(0) : value.toFixed(1);
-}
-
-function printTable(rows: BenchRow[]): void {
-  const peerNames = [...new Set(rows.flatMap((row) => Object.keys(row.peers)))];
-  const header = ["benchmark", "unit", "ours", ...peerNames.flatMap((p) => [p, `ours/${p}`]), "target"];
-  const body = rows.map((row) => [
-    row.name,
-    row.unit,
-    format(row.ours),
-    ...peerNames.flatMap((p) => {
-      const peer = row.peers[p];
-      return peer === undefined ? ["-", "-"] : [format(peer), `${(row.ours / peer).toFixed(2)}x`];
-    }),
-    row.target ?? "",
-  ]);
-  const widths = header.map((h, i) => Math.max(h.length, ...body.map((cells) => (cells[i] ?? "").length)));
-  const line = (cells: string[]): string => cells.map((c, i) => (i < 2 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0))).join("  ");
-  console.log(line(header));
-  console.log(widths.map((w) => "-".repeat(w)).join("  "));
-  for (const cells of body) console.log(line(cells));
-}
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   const rows = await run();
-  printTable(rows);
+  printRows(rows);
 }

@@ -4,6 +4,7 @@
 import fc from "fast-check";
 import { beforeAll, describe, expect, it } from "vitest";
 import { loadCore, type CoreInstance } from "../src/core/wasm.ts";
+import { xorshift32, randomBytes } from "./helpers/random.ts";
 
 const PAGE = 4096;
 /** Offsets around vector (16), step (128), block (1024) boundaries and the page end. */
@@ -13,25 +14,6 @@ const EDGE_OFFSETS: readonly number[] = [
 ];
 /** Unaligned starts for the "any alignment" cases. */
 const MISALIGNMENTS: readonly number[] = [1, 3, 8, 15, 16, 100];
-
-function rng(seed: number): () => number {
-  let s = seed >>> 0 || 0x9e3779b9;
-  return () => {
-    s ^= s << 13;
-    s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    s >>>= 0;
-    return s;
-  };
-}
-
-function randomBytes(length: number, seed: number): Uint8Array {
-  const next = rng(seed);
-  const out = new Uint8Array(length);
-  for (let i = 0; i < length; i++) out[i] = next() >>> 24;
-  return out;
-}
 
 let core: CoreInstance;
 /** 4096-aligned scratch: page A at scratch, page B at scratch + B_OFFSET, batches after that. */
@@ -193,7 +175,7 @@ describe("pageIsZero", () => {
 describe("batch helpers", () => {
   it("comparePagesBatch counts the equal pairs, zeroPagesBatch the zero pages", () => {
     const count = 64;
-    const next = rng(0xba7c4);
+    const next = xorshift32(0xba7c4);
     const a = randomBytes(count * PAGE, 0xba7c);
     const b = a.slice();
     let expectedEqual = count;

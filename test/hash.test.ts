@@ -5,6 +5,7 @@ import fc from "fast-check";
 import { beforeAll, describe, expect, it } from "vitest";
 import xxhash, { type XXHashAPI } from "xxhash-wasm";
 import { loadCore, type CoreInstance } from "../src/core/wasm.ts";
+import { randomBytes } from "./helpers/random.ts";
 
 const PAGE = 4096;
 const U64_MAX = (1n << 64n) - 1n;
@@ -21,25 +22,6 @@ const BOUNDARY_OFFSETS: readonly number[] = [
 const u64 = (x: bigint): bigint => BigInt.asUintN(64, x);
 
 /** xorshift32, seeded: every random input in this file comes from one of these. */
-function rng(seed: number): () => number {
-  let s = seed >>> 0 || 0x9e3779b9;
-  return () => {
-    s ^= s << 13;
-    s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    s >>>= 0;
-    return s;
-  };
-}
-
-function randomBytes(length: number, seed: number): Uint8Array {
-  const next = rng(seed);
-  const out = new Uint8Array(length);
-  for (let i = 0; i < length; i++) out[i] = next() >>> 24;
-  return out;
-}
-
 let core: CoreInstance;
 let wasmXxh: XXHashAPI;
 /** 4096-aligned scratch in the core's memory, reserved once. */

@@ -12,6 +12,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { beforeAll, describe, expect, it } from "vitest";
 import { loadCore, type CoreExports, type CoreInstance } from "../src/core/wasm.ts";
+import { xorshift32, randomBytes } from "./helpers/random.ts";
 
 interface Lz4Napi {
   compressSync(data: Buffer): Buffer;
@@ -57,25 +58,6 @@ const sameBytes = (a: Uint8Array, b: Uint8Array): boolean => Buffer.compare(a, b
 // Seeded data
 
 /** xorshift32: every random input outside fast-check comes from one of these. */
-function rng(seed: number): () => number {
-  let s = seed >>> 0 || 0x9e3779b9;
-  return () => {
-    s ^= s << 13;
-    s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    s >>>= 0;
-    return s;
-  };
-}
-
-function randomBytes(length: number, seed: number): Uint8Array {
-  const next = rng(seed);
-  const out = new Uint8Array(length);
-  for (let i = 0; i < length; i++) out[i] = next() >>> 24;
-  return out;
-}
-
 const WORDS = (
   "the of and to in a is that for it as was with be by on not he this are or his from at which but have an " +
   "they you were her she there been one all we their has would when if so no will more can out into up " +
@@ -86,7 +68,7 @@ const WORDS = (
 
 /** English-ish text: a fixed bigram model (phrases repeat) plus Zipf-like other words, punctuation, lines. */
 function textLike(length: number, seed: number, follow = 0.85): Uint8Array {
-  const next = rng(seed);
+  const next = xorshift32(seed);
   const uniform = (): number => next() / 4294967296;
   const successors = WORDS.map((_, i) => [(i * 7 + 3) % WORDS.length, (i * 13 + 5) % WORDS.length]);
   const out = new Uint8Array(length);
@@ -135,7 +117,7 @@ function realText(bytes: number): Uint8Array {
 
 /** Structured binary pages: what guest memory holds besides text. */
 function structuredPages(seed: number): { name: string; data: Uint8Array }[] {
-  const next = rng(seed);
+  const next = xorshift32(seed);
   const page = (): { bytes: Uint8Array; view: DataView } => {
     const bytes = new Uint8Array(PAGE);
     return { bytes, view: new DataView(bytes.buffer) };

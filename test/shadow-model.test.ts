@@ -22,6 +22,7 @@ import { Machine, Status, type PageOpResult } from "../src/core/machine.ts";
 import { OutOfFramesError, OvercommitError } from "../src/core/errors.ts";
 import { PAGE_BYTES, ShadowModel } from "./oracles/shadow-model.ts";
 import { contentOfSeed } from "./oracles/content-seed.ts";
+import { xorshift32 } from "./helpers/random.ts";
 
 // ---- content pools ----------------------------------------------------------------------------
 
@@ -41,18 +42,6 @@ const poolSeed = (i: number): bigint => SEED_POOL[i % SEED_POOL.length] ?? 0n;
 
 /** How many leading bytes of a random page are random (the rest zero): compressibility varies. */
 const RANDOM_FILLS: readonly number[] = [0, 16, 700, 2000, 4096];
-
-function xorshift32(seed: number): () => number {
-  let s = seed >>> 0 || 0x9e3779b9;
-  return () => {
-    s ^= s << 13;
-    s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    s >>>= 0;
-    return s;
-  };
-}
 
 function randomBytes(length: number, rngSeed: number, fill = length): Uint8Array {
   const next = xorshift32(rngSeed);

@@ -5,38 +5,21 @@
 import { closeSync, ftruncateSync, openSync, readSync, rmSync, writeSync } from "node:fs";
 import { PAGE_BYTES } from "./abi.ts";
 import { SwapIoError } from "./errors.ts";
-import { SlotAllocator } from "./slot-allocator.ts";
-import type { SwapStore } from "./swap-store.ts";
+import { SlottedSwap } from "./swap-store.ts";
 
-export class SwapFile implements SwapStore {
+export class SwapFile extends SlottedSwap {
   readonly path: string;
-  readonly slots: number;
   private fd: number | undefined;
-  private readonly slotAllocator: SlotAllocator;
 
   constructor(path: string, slots: number) {
+    super(slots);
     this.path = path;
-    this.slots = slots;
     try {
       this.fd = openSync(path, "w+");
       ftruncateSync(this.fd, slots * PAGE_BYTES);
     } catch (cause) {
       throw new SwapIoError(`cannot create swap file ${path} of ${slots} slots (${slots * PAGE_BYTES} bytes)`, cause);
     }
-    this.slotAllocator = new SlotAllocator(slots);
-  }
-
-  get usedSlots(): number {
-    return this.slotAllocator.usedSlots;
-  }
-
-  /** A free slot, or -1 when the file is full. */
-  allocate(): number {
-    return this.slotAllocator.allocate();
-  }
-
-  release(slot: number): void {
-    this.slotAllocator.release(slot);
   }
 
   write(slot: number, bytes: Uint8Array): void {

@@ -2,33 +2,20 @@
 // are allocated like SwapFile's (lowest number first); each slot's 4 KiB lives in a Map.
 import { PAGE_BYTES } from "./abi.ts";
 import { SwapIoError } from "./errors.ts";
-import { SlotAllocator } from "./slot-allocator.ts";
-import type { SwapStore } from "./swap-store.ts";
+import { SlottedSwap } from "./swap-store.ts";
 
-export class MemorySwap implements SwapStore {
+export class MemorySwap extends SlottedSwap {
   readonly path: string;
-  readonly slots: number;
   private readonly pages = new Map<number, Uint8Array>();
-  private readonly slotAllocator: SlotAllocator;
   private disposed = false;
 
   constructor(name: string, slots: number) {
+    super(slots);
     this.path = `memory:${name}`;
-    this.slots = slots;
-    this.slotAllocator = new SlotAllocator(slots);
   }
 
-  get usedSlots(): number {
-    return this.slotAllocator.usedSlots;
-  }
-
-  allocate(): number {
-    return this.slotAllocator.allocate();
-  }
-
-  release(slot: number): void {
+  protected override forget(slot: number): void {
     this.pages.delete(slot);
-    this.slotAllocator.release(slot);
   }
 
   write(slot: number, bytes: Uint8Array): void {
@@ -53,28 +40,13 @@ export class MemorySwap implements SwapStore {
  * of the staging page), so a slot costs 8 bytes. Slots are handed out lowest first, so the array
  * grows with the highest slot in use.
  */
-export class FingerprintSwap implements SwapStore {
+export class FingerprintSwap extends SlottedSwap {
   readonly path: string;
-  readonly slots: number;
   private values = new BigUint64Array(0);
-  private readonly slotAllocator: SlotAllocator;
 
   constructor(name: string, slots: number) {
+    super(slots);
     this.path = `memory:${name}`;
-    this.slots = slots;
-    this.slotAllocator = new SlotAllocator(slots);
-  }
-
-  get usedSlots(): number {
-    return this.slotAllocator.usedSlots;
-  }
-
-  allocate(): number {
-    return this.slotAllocator.allocate();
-  }
-
-  release(slot: number): void {
-    this.slotAllocator.release(slot);
   }
 
   write(slot: number, bytes: Uint8Array): void {

@@ -6,17 +6,18 @@ import { valuesOf, type SweepRun } from "./sweep.ts";
 import { summarize } from "./worker-pool.ts";
 import type { Scenario } from "./scenario.ts";
 
-type Task = { task: "row"; scenario: Scenario; run: SweepRun } | { task: "summary"; index: number; scenario: Scenario };
+type Task = ({ task: "row"; run: SweepRun } | { task: "summary" }) & { index: number; scenario: Scenario };
 
 parentPort?.on("message", (message: Task) => {
   runScenarioAsync(message.scenario).then(
     (result) =>
-      parentPort?.postMessage(
-        message.task === "row" ? { row: { ...message.run, values: valuesOf(result) } } : { index: message.index, summary: summarize(result) },
-      ),
+      parentPort?.postMessage({
+        index: message.index,
+        result: message.task === "row" ? { ...message.run, values: valuesOf(result) } : summarize(result),
+      }),
     (error: unknown) => {
-      const what = message.task === "row" ? `run ${message.run.index}` : `host ${message.index}`;
-      parentPort?.postMessage({ index: message.task === "summary" ? message.index : -1, error: `${what}: ${error instanceof Error ? error.message : String(error)}` });
+      const what = message.task === "row" ? `run ${message.run.index}` : `task ${message.index}`;
+      parentPort?.postMessage({ index: message.index, error: `${what}: ${error instanceof Error ? error.message : String(error)}` });
     },
   );
 });

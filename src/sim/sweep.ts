@@ -3,7 +3,7 @@
 // scenario and seed, so a sweep gives the same rows as running each alone, in any order, split
 // into shards on any number of machines (`--shard I/N`, then `merge`).
 import { availableParallelism } from "node:os";
-import { startWorker } from "./worker-pool.ts";
+import { runInWorkers } from "./worker-pool.ts";
 import { parseScenario, type Scenario } from "./scenario.ts";
 import type { RunResult } from "./run.ts";
 
@@ -114,38 +114,14 @@ export async function runSweep(spec: SweepSpec, options: SweepOptions = {}): Pro
     }
     return rows;
   }
-  let next = 0;
-  const failures: Error[] = [];
-  await Promise.all(
-    Array.from({ length: workers }, () =>
-      new Promise<void>((resolve) => {
-        const worker = startWorker();
-        const feed = (): void => {
-          const run = failures.length === 0 ? runs[next++] : undefined;
-          if (!run) {
-            void worker.terminate().then(() => resolve());
-            return;
-          }
-          worker.postMessage({ task: "row", scenario: scenarioFor(spec.scenario, run), run });
-        };
-        worker.on("message", (message: { row?: SweepRow; error?: string }) => {
-          if (message.row) {
-            rows.push(message.row);
-            options.onProgress?.(rows.length, runs.length);
-          } else {
-            failures.push(new Error(message.error ?? "sweep worker failed"));
-          }
-          feed();
-        });
-        worker.on("error", (error) => {
-          failures.push(error);
-          resolve();
-        });
-        feed();
-      }),
-    ),
+  await runInWorkers<SweepRow>(
+    runs.map((run) => ({ task: "row", scenario: scenarioFor(spec.scenario, run), run })),
+    workers,
+    (_index, row) => {
+      rows.push(row);
+      options.onProgress?.(rows.length, runs.length);
+    },
   );
-  if (failures.length > 0) throw failures[0];
   return rows.sort((a, b) => a.index - b.index);
 }
 

@@ -34,27 +34,47 @@ export async function runScenarioTasks(scenarios: readonly Scenario[], options: 
     }
     return results as RunSummary[];
   }
+  await runInWorkers<RunSummary>(
+    scenarios.map((scenario) => ({ task: "summary", scenario })),
+    workers,
+    (index, summary) => {
+      results[index] = summary;
+      options.onProgress?.(++done, scenarios.length);
+    },
+  );
+  return results as RunSummary[];
+}
+
+/** What a worker posts back for task `index`: its result, or why it failed. */
+export interface WorkerReply<R> {
+  readonly index: number;
+  readonly result?: R;
+  readonly error?: string;
+}
+
+/**
+ * Sends each message (with its index added) to a pool of `workers` worker threads, one task at a
+ * time per worker, and hands every result to `onResult`. The first failure stops the pool and is
+ * thrown once the workers are done.
+ */
+export async function runInWorkers<R>(messages: readonly object[], workers: number, onResult: (index: number, result: R) => void): Promise<void> {
   let next = 0;
   const failures: Error[] = [];
   await Promise.all(
-    Array.from({ length: workers }, () =>
+    Array.from({ length: Math.min(workers, messages.length) }, () =>
       new Promise<void>((resolve) => {
         const worker = startWorker();
         const feed = (): void => {
-          const index = failures.length === 0 && next < scenarios.length ? next++ : -1;
+          const index = failures.length === 0 && next < messages.length ? next++ : -1;
           if (index < 0) {
             void worker.terminate().then(() => resolve());
             return;
           }
-          worker.postMessage({ task: "summary", index, scenario: scenarios[index] });
+          worker.postMessage({ ...messages[index], index });
         };
-        worker.on("message", (message: { index: number; summary?: RunSummary; error?: string }) => {
-          if (message.summary) {
-            results[message.index] = message.summary;
-            options.onProgress?.(++done, scenarios.length);
-          } else {
-            failures.push(new Error(message.error ?? "worker failed"));
-          }
+        worker.on("message", (reply: WorkerReply<R>) => {
+          if (reply.error === undefined && reply.result !== undefined) onResult(reply.index, reply.result);
+          else failures.push(new Error(reply.error ?? "worker failed"));
           feed();
         });
         worker.on("error", (error) => {
@@ -66,7 +86,6 @@ export async function runScenarioTasks(scenarios: readonly Scenario[], options: 
     ),
   );
   if (failures.length > 0) throw failures[0];
-  return results as RunSummary[];
 }
 
 /**
