@@ -4,6 +4,7 @@
 //   dist/sweep-worker.js  the worker thread of `overcommit sweep`
 //   dist/browser.js       the library for browsers (memory swap; no files, no workers)
 //   dist/types/           .d.ts declarations of the library
+// `node scripts/build.mjs --browser-only` builds just dist/browser.js (the browser-bundle test).
 // Dependencies stay external (npm installs them with the package); the WASM bytes are inlined.
 import { execFileSync } from "node:child_process";
 import { chmodSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
@@ -13,8 +14,9 @@ import { build } from "esbuild";
 const root = new URL("..", import.meta.url).pathname;
 const run = (cmd, args) => execFileSync(cmd, args, { cwd: root, stdio: "inherit" });
 
+const browserOnly = process.argv.includes("--browser-only");
 run("node", ["scripts/ensure-wasm.mjs"]);
-rmSync(join(root, "dist"), { recursive: true, force: true });
+if (!browserOnly) rmSync(join(root, "dist"), { recursive: true, force: true });
 
 /** Swaps a module for another when bundling (e.g. the WASM file reader for the inlined bytes). */
 function replaceModule(name, pattern, replacement) {
@@ -51,7 +53,7 @@ const common = {
 };
 const inlineWasm = replaceModule("inline-wasm", /\/wasm-binary\.ts$/, "src/core/wasm-binary.inline.ts");
 
-await build({
+if (!browserOnly) await build({
   ...common,
   entryPoints: { index: "src/index.ts", cli: "src/cli/main.ts", "sweep-worker": "src/sim/sweep-worker.ts" },
   outdir: "dist",
@@ -60,7 +62,7 @@ await build({
   plugins: [inlineWasm],
 });
 // The bin keeps src/cli/main.ts's shebang (esbuild preserves it); make it executable.
-chmodSync(join(root, "dist/cli.js"), 0o755);
+if (!browserOnly) chmodSync(join(root, "dist/cli.js"), 0o755);
 
 await build({
   ...common,
@@ -70,6 +72,10 @@ await build({
   plugins: [replaceModule("browser-platform", /\/platform\.ts$/, "src/core/platform.browser.ts"), inlineWasm, nodeStubs],
 });
 
+if (browserOnly) {
+  process.stderr.write("built dist/browser.js\n");
+  process.exit(0);
+}
 // Declarations: tsc emits them; relative ".ts" specifiers become ".js" so any consumer resolves them.
 run("npx", ["tsc", "-p", "tsconfig.build.json"]);
 function rewrite(dir) {

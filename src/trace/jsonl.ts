@@ -392,7 +392,7 @@ const F_BYTES = 128;
 const F_TARGET = 256;
 const FIELD_NAMES = "t, vm, op, gpn, pages, range, seed, bytes, target";
 
-const ASCII = (text: string): Uint8Array => Buffer.from(text, "utf8");
+const ASCII = (text: string): Uint8Array => new TextEncoder().encode(text);
 /** Op words as bytes, with their codes (read is touch; write becomes writeBytes with bytes). */
 const OP_WORD_BYTES: readonly Uint8Array[] = ["touch", "read", "write", "alloc", "free", "balloon", "idle", "active", "io"].map(ASCII);
 const OP_WORD_CODES: readonly number[] = [TraceOp.touch, TraceOp.touch, TraceOp.write, TraceOp.alloc, TraceOp.free, TraceOp.balloon, TraceOp.idle, TraceOp.active, TraceOp.io];
