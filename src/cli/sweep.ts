@@ -47,7 +47,7 @@ function parseShard(value: string): { index: number; count: number } {
   return { index, count };
 }
 
-interface SweepFile {
+export interface SweepFile {
   readonly overcommit: "sweep";
   readonly version: 1;
   readonly scenario: string;
@@ -56,7 +56,8 @@ interface SweepFile {
   readonly rows: SweepRow[];
 }
 
-function scenarioArg(name: string, scale: number | undefined): Scenario {
+/** A scenario file, or `story` (the built-in seeds' story, at 1/16 scale unless `scale`). */
+export function scenarioArg(name: string, scale: number | undefined): Scenario {
   if (name === "story") return scaleScenario(parseScenario(SEEDS_STORY, "built-in seeds' story"), scale ?? 1 / 16);
   const scenario = loadScenarioFile(name);
   return scale !== undefined ? scaleScenario(scenario, scale) : scenario;
