@@ -7,6 +7,7 @@ import { parsePositiveInt, parsePositiveNumber, parseScale, parseSeed, parseTaxe
 import { addTraceInputOptions, registerTraceCommands, traceOpenOptions, type TraceInputCommandOptions } from "./trace.ts";
 import { registerSweepCommands } from "./sweep.ts";
 import { registerClusterCommand } from "./cluster.ts";
+import { registerDistributedCommands } from "./distributed.ts";
 import { runReplayCommand, type ReplayCommandOptions } from "./replay.ts";
 import { OvercommitError } from "../core/errors.ts";
 import { runScanCommand } from "./scan.ts";
@@ -105,6 +106,7 @@ export function buildProgram(): Command {
   registerReportCommand(program);
   registerSweepCommands(program);
   registerClusterCommand(program);
+  registerDistributedCommands(program);
 
   program
     .command("demo")
