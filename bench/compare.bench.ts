@@ -13,7 +13,7 @@
 import { fileURLToPath } from "node:url";
 import { loadCore } from "../src/core/wasm.ts";
 import { fillRandom } from "./hash.bench.ts";
-import { median, printRows } from "./report.ts";
+import { measurePages, printRows, type Contender } from "./report.ts";
 import type { BenchRow } from "./types.ts";
 
 const PAGE = 4096;
@@ -21,44 +21,8 @@ const BATCH_PAGES = 4096;
 /** Hot working sets: 256 KiB in all, well inside a 512 KiB per-core L2 (a set as large as L2 thrashes it). */
 const HOT_PAIRS = 32;
 const HOT_PAGES = 64;
-const ROUNDS = 9;
 /** Space between the two sides of the pairs (see run()). */
 const B_GAP = 17 * PAGE;
-const WARMUP_MS = 400;
-
-type Contender = { name: string; pass: (firstPage: number, pages: number) => void };
-
-
-/** GB/s (median over rounds) of each contender over `roundPages` pages per round from a cycled window. */
-function measure(contenders: Contender[], windowPages: number, roundPages: number): Map<string, number> {
-  const step = Math.min(BATCH_PAGES, windowPages);
-  for (const c of contenders) {
-    const start = performance.now();
-    let at = 0;
-    while (performance.now() - start < WARMUP_MS) {
-      c.pass(at, step);
-      at = (at + step) % windowPages;
-    }
-  }
-  const samples = new Map<string, number[]>(contenders.map((c) => [c.name, []]));
-  const cursor = new Map<string, number>(contenders.map((c) => [c.name, 0]));
-  for (let round = 0; round < ROUNDS; round++) {
-    for (let k = 0; k < contenders.length; k++) {
-      const c = contenders[(round + k) % contenders.length];
-      if (!c) continue;
-      let at = cursor.get(c.name) ?? 0;
-      const start = performance.now();
-      for (let done = 0; done < roundPages; done += step) {
-        c.pass(at, step);
-        at = (at + step) % windowPages;
-      }
-      const seconds = (performance.now() - start) / 1000;
-      cursor.set(c.name, at);
-      samples.get(c.name)?.push((roundPages * PAGE) / seconds / 1e9);
-    }
-  }
-  return new Map([...samples].map(([name, gbps]) => [name, median(gbps)]));
-}
 
 export async function run(): Promise<BenchRow[]> {
   const mib = Number(process.env.COMPARE_BENCH_MIB ?? "256");
@@ -132,10 +96,10 @@ export async function run(): Promise<BenchRow[]> {
   };
   const coldLabel = `${bytes / 2 ** 20} MiB`;
   const target = ">= 1.5x Buffer.compare";
-  add(`compare equal 4K page pairs: comparePagesBatch, cold ${coldLabel}`, measure(pairContenders, totalPages, totalPages), target);
-  add(`compare equal 4K page pairs: comparePagesBatch, hot 2x128 KiB`, measure(pairContenders, HOT_PAIRS, 8 * BATCH_PAGES), target);
-  add(`zero check 4K zero pages: zeroPagesBatch, cold ${coldLabel}`, measure(zeroContenders, totalPages, totalPages));
-  add(`zero check 4K zero pages: zeroPagesBatch, hot 256 KiB`, measure(zeroContenders, HOT_PAGES, 8 * BATCH_PAGES));
+  add(`compare equal 4K page pairs: comparePagesBatch, cold ${coldLabel}`, measurePages(pairContenders, totalPages, totalPages), target);
+  add(`compare equal 4K page pairs: comparePagesBatch, hot 2x128 KiB`, measurePages(pairContenders, HOT_PAIRS, 8 * BATCH_PAGES), target);
+  add(`zero check 4K zero pages: zeroPagesBatch, cold ${coldLabel}`, measurePages(zeroContenders, totalPages, totalPages));
+  add(`zero check 4K zero pages: zeroPagesBatch, hot 256 KiB`, measurePages(zeroContenders, HOT_PAGES, 8 * BATCH_PAGES));
   if (equalCount === 0.5) console.log(equalCount);
   return rows;
 }

@@ -14,22 +14,17 @@ import { fileURLToPath } from "node:url";
 import xxhash from "xxhash-wasm";
 import { loadCore } from "../src/core/wasm.ts";
 import type { BenchRow } from "./types.ts";
-import { median, printRows } from "./report.ts";
+import { measurePages, printRows, type Contender } from "./report.ts";
 
 const PAGE = 4096;
 /** Pages per call of our batch exports. */
 const BATCH_PAGES = 4096;
 /** The hot working set: 64 pages = 256 KiB, well inside a 512 KiB per-core L2 (a set as large as L2 thrashes it). */
 const HOT_PAGES = 64;
-const ROUNDS = 9;
-/** Minimum warm-up per contender (V8 compiles wasm with Liftoff first, TurboFan a little later). */
-const WARMUP_MS = 400;
 const SEED = 0x5eed_0001n;
 const NODE_RS = "@node-rs/xxhash xxh64";
 const NODE_RS_XXH3 = "@node-rs/xxhash xxh3_64";
 const XXHASH_WASM = "xxhash-wasm h64Raw";
-
-type Contender = { name: string; pass: (firstPage: number, pages: number) => void };
 
 /** xorshift32 over u32 words: fast enough to fill 256 MiB, and seeded. */
 export function fillRandom(words: Uint32Array, seed: number): void {
@@ -40,41 +35,6 @@ export function fillRandom(words: Uint32Array, seed: number): void {
     s ^= s << 5;
     words[i] = s;
   }
-}
-
-
-/**
- * GB/s (median over rounds) of each contender hashing `roundPages` pages per round, taken in steps
- * of at most BATCH_PAGES from a window of `windowPages` pages (cycled), so "cold" streams over it all.
- */
-function measure(contenders: Contender[], windowPages: number, roundPages: number): Map<string, number> {
-  const step = Math.min(BATCH_PAGES, windowPages);
-  for (const c of contenders) {
-    const start = performance.now();
-    let at = 0;
-    while (performance.now() - start < WARMUP_MS) {
-      c.pass(at, step);
-      at = (at + step) % windowPages;
-    }
-  }
-  const samples = new Map<string, number[]>(contenders.map((c) => [c.name, []]));
-  const cursor = new Map<string, number>(contenders.map((c) => [c.name, 0]));
-  for (let round = 0; round < ROUNDS; round++) {
-    for (let k = 0; k < contenders.length; k++) {
-      const c = contenders[(round + k) % contenders.length];
-      if (!c) continue;
-      let at = cursor.get(c.name) ?? 0;
-      const start = performance.now();
-      for (let done = 0; done < roundPages; done += step) {
-        c.pass(at, step);
-        at = (at + step) % windowPages;
-      }
-      const seconds = (performance.now() - start) / 1000;
-      cursor.set(c.name, at);
-      samples.get(c.name)?.push((roundPages * PAGE) / seconds / 1e9);
-    }
-  }
-  return new Map([...samples].map(([name, gbps]) => [name, median(gbps)]));
 }
 
 export async function run(): Promise<BenchRow[]> {
@@ -128,10 +88,10 @@ export async function run(): Promise<BenchRow[]> {
     rows.push({ name, unit: "GB/s", ours: results.get("ours") ?? 0, peers, ...(rowTarget ? { target: rowTarget } : {}) });
   };
   const coldLabel = `${(totalPages * PAGE) / 2 ** 20} MiB`;
-  add(`hash 4K pages: xxh3Pages (XXH3-64 SIMD), cold ${coldLabel}`, measure(xxh3Contenders, totalPages, totalPages), target);
-  add(`hash 4K pages: xxh64Pages (XXH64), cold ${coldLabel}`, measure(xxh64Contenders, totalPages, totalPages));
-  add(`hash 4K pages: xxh3Pages (XXH3-64 SIMD), hot 256 KiB`, measure(xxh3Contenders, HOT_PAGES, 8 * BATCH_PAGES), target);
-  add(`hash 4K pages: xxh64Pages (XXH64), hot 256 KiB`, measure(xxh64Contenders, HOT_PAGES, 8 * BATCH_PAGES));
+  add(`hash 4K pages: xxh3Pages (XXH3-64 SIMD), cold ${coldLabel}`, measurePages(xxh3Contenders, totalPages, totalPages), target);
+  add(`hash 4K pages: xxh64Pages (XXH64), cold ${coldLabel}`, measurePages(xxh64Contenders, totalPages, totalPages));
+  add(`hash 4K pages: xxh3Pages (XXH3-64 SIMD), hot 256 KiB`, measurePages(xxh3Contenders, HOT_PAGES, 8 * BATCH_PAGES), target);
+  add(`hash 4K pages: xxh64Pages (XXH64), hot 256 KiB`, measurePages(xxh64Contenders, HOT_PAGES, 8 * BATCH_PAGES));
   if (sink === 1n) console.log(sink);
   return rows;
 }

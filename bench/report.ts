@@ -29,3 +29,49 @@ export function median(values: readonly number[]): number {
   const mid = sorted.length >> 1;
   return sorted.length % 2 === 1 ? (sorted[mid] ?? 0) : ((sorted[mid - 1] ?? 0) + (sorted[mid] ?? 0)) / 2;
 }
+
+/** A contender of a page-throughput measurement: processes `pages` pages starting at `firstPage`. */
+export type Contender = { name: string; pass: (firstPage: number, pages: number) => void };
+
+const PAGE_BYTES = 4096;
+
+/**
+ * GB/s (median over `rounds`) of each contender processing `roundPages` pages per round, in steps
+ * of at most `batchPages` from a window of `windowPages` pages (cycled, so a window larger than the
+ * caches streams from memory: "cold"). Each contender first warms up for `warmupMs` (V8 tiers code
+ * up), and the rounds alternate the contenders' order so that none always runs first.
+ */
+export function measurePages(
+  contenders: readonly Contender[],
+  windowPages: number,
+  roundPages: number,
+  { batchPages = 4096, rounds = 9, warmupMs = 400 }: { batchPages?: number; rounds?: number; warmupMs?: number } = {},
+): Map<string, number> {
+  const step = Math.min(batchPages, windowPages);
+  for (const c of contenders) {
+    const start = performance.now();
+    let at = 0;
+    while (performance.now() - start < warmupMs) {
+      c.pass(at, step);
+      at = (at + step) % windowPages;
+    }
+  }
+  const samples = new Map<string, number[]>(contenders.map((c) => [c.name, []]));
+  const cursor = new Map<string, number>(contenders.map((c) => [c.name, 0]));
+  for (let round = 0; round < rounds; round++) {
+    for (let k = 0; k < contenders.length; k++) {
+      const c = contenders[(round + k) % contenders.length];
+      if (!c) continue;
+      let at = cursor.get(c.name) ?? 0;
+      const start = performance.now();
+      for (let done = 0; done < roundPages; done += step) {
+        c.pass(at, step);
+        at = (at + step) % windowPages;
+      }
+      const seconds = (performance.now() - start) / 1000;
+      cursor.set(c.name, at);
+      samples.get(c.name)?.push((roundPages * PAGE_BYTES) / seconds / 1e9);
+    }
+  }
+  return new Map([...samples].map(([name, gbps]) => [name, median(gbps)]));
+}

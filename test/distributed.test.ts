@@ -11,24 +11,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { checkRedis, jobIdOf, submitShardJobs, submitSweep, type JobInfo } from "../src/distributed/bullmq.ts";
 import { parseScenario } from "../src/sim/scenario.ts";
 import { runSweep } from "../src/sim/sweep.ts";
+import { SMALL_CONTENDED_SCENARIO } from "./helpers/scenarios.ts";
 
-// The small scenario of test/sweep.test.ts: about half a second per run.
-const scenario = parseScenario({
-  name: "small",
-  durationSec: 300,
-  host: { memoryMiB: 48, settings: { samplePeriodSec: 10 } },
-  vms: [
-    { name: "idle", memoryMiB: 32 },
-    { name: "busy", memoryMiB: 32 },
-  ],
-  timeline: [
-    { atSec: 0, vm: "idle", action: "boot", MiB: 8 },
-    { atSec: 2, vm: "idle", action: "grow", toMiB: 28, rateMiBPerSec: 4 },
-    { atSec: 20, vm: "idle", action: "idle", workingSetMiB: 2 },
-    { atSec: 20, vm: "busy", action: "boot", MiB: 8 },
-    { atSec: 22, vm: "busy", action: "grow", toMiB: 28, rateMiBPerSec: 4 },
-  ],
-});
+const scenario = parseScenario(SMALL_CONTENDED_SCENARIO);
 const spec = { scenario, set: { tax: [0, 0.75] }, seeds: [1n, 2n, 3n, 4n] }; // 8 runs
 const QUEUE = `test-${process.pid}`;
 // Short lock and stall check, so a dead worker's job is back in the queue within seconds.

@@ -9,27 +9,13 @@ import { afterAll, describe, expect, it } from "vitest";
 import { parseScenario } from "../src/sim/scenario.ts";
 import { runScenario } from "../src/sim/run.ts";
 import { expandSweep, mergeSweepRows, runSweep, scenarioFor, valuesOf } from "../src/sim/sweep.ts";
+import { SMALL_CONTENDED_SCENARIO } from "./helpers/scenarios.ts";
 
 const run = promisify(execFile);
 const dir = mkdtempSync(join(tmpdir(), "overcommit-sweep-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-const scenario = parseScenario({
-  name: "small",
-  durationSec: 300,
-  host: { memoryMiB: 48, settings: { samplePeriodSec: 10 } },
-  vms: [
-    { name: "idle", memoryMiB: 32 },
-    { name: "busy", memoryMiB: 32 },
-  ],
-  timeline: [
-    { atSec: 0, vm: "idle", action: "boot", MiB: 8 },
-    { atSec: 2, vm: "idle", action: "grow", toMiB: 28, rateMiBPerSec: 4 },
-    { atSec: 20, vm: "idle", action: "idle", workingSetMiB: 2 },
-    { atSec: 20, vm: "busy", action: "boot", MiB: 8 },
-    { atSec: 22, vm: "busy", action: "grow", toMiB: 28, rateMiBPerSec: 4 },
-  ],
-});
+const scenario = parseScenario(SMALL_CONTENDED_SCENARIO);
 const spec = { scenario, set: { tax: [0, 0.75] }, seeds: [1n, 2n] };
 
 describe("sweep", () => {

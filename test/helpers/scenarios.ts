@@ -98,3 +98,24 @@ export function withHost<T>(scenario: Scenario | ScenarioInput, fn: (host: Host)
 export const vmSeries = (ticks: readonly Tick[], vm: number): VmTick[] => ticks.map((t) => t.vms[vm] as VmTick);
 
 export const mean = (xs: readonly number[]): number => (xs.length === 0 ? Number.NaN : xs.reduce((a, b) => a + b, 0) / xs.length);
+
+/**
+ * A small contended scenario (about half a second a run): an idle VM holding memory and a busy one
+ * wanting it, so the idle memory tax moves memory. Sweep and distributed tests run it many times.
+ */
+export const SMALL_CONTENDED_SCENARIO: ScenarioInput = {
+  name: "small",
+  durationSec: 300,
+  host: { memoryMiB: 48, settings: { samplePeriodSec: 10 } },
+  vms: [
+    { name: "idle", memoryMiB: 32 },
+    { name: "busy", memoryMiB: 32 },
+  ],
+  timeline: [
+    { atSec: 0, vm: "idle", action: "boot", MiB: 8 },
+    { atSec: 2, vm: "idle", action: "grow", toMiB: 28, rateMiBPerSec: 4 },
+    { atSec: 20, vm: "idle", action: "idle", workingSetMiB: 2 },
+    { atSec: 20, vm: "busy", action: "boot", MiB: 8 },
+    { atSec: 22, vm: "busy", action: "grow", toMiB: 28, rateMiBPerSec: 4 },
+  ],
+};
