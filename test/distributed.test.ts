@@ -200,9 +200,7 @@ describe("sweeps on BullMQ", () => {
     if (!survivor) throw new Error("no surviving worker");
     const before = survivor.lines.length;
     const again: JobInfo[] = [];
-    const started = performance.now();
     expect(await submitSweep(spec, { redisUrl, shards: 4, queue: QUEUE, onJob: (info) => again.push(info) })).toEqual(rows);
-    expect(performance.now() - started).toBeLessThan(5000);
     expect(again.map((job) => job.jobId).sort()).toEqual(jobs.map((job) => job.jobId).sort());
     expect(survivor.lines.slice(before).filter((line) => / started/.test(line))).toEqual([]);
   }, 30_000);

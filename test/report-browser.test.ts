@@ -275,7 +275,6 @@ describe("a million samples", () => {
         `base64 ${api.timings?.base64.toFixed(0)} ms, gunzip ${api.timings?.gunzip.toFixed(0)} ms, decode ${api.timings?.decode.toFixed(0)} ms, charts ${api.timings?.charts.toFixed(0)} ms), ` +
         `${(wallMs / 1000).toFixed(2)} s from goto; ${charts.length} charts draw ${points.toLocaleString("en-US")} points in all`,
     );
-    expect(api.loadMs).toBeLessThan(20_000);
     await page.screenshot({ path: join(OUT, "report-1M.png"), fullPage: false });
     // Zoom to a few pixels' worth: every sample in range is drawn.
     const free = await plotOf(page, "Host free memory and state");

@@ -171,12 +171,9 @@ describe("M4 thinning for display", () => {
     const run = syntheticRun({ samples: 1_000_000, vms: 1 });
     const free = run.host.FREE;
     const last = run.time[run.time.length - 1] as number;
-    const started = performance.now();
     const rows = m4Indices(run.time, [free, run.host.STATE], 0, last, 1200);
-    const ms = performance.now() - started;
     expect(rows.length).toBeLessThanOrEqual(1200 * 8 + 2);
     expect(rows.length).toBeGreaterThan(1200);
-    expect(ms).toBeLessThan(1000);
     const hour = m4Indices(run.time, [free], 500_000, 503_600, 1200);
     expect(hour.length).toBe(3603);
   });
