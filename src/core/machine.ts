@@ -469,17 +469,28 @@ export class Machine {
         const slot = slots[k] ?? -1;
         if (status !== Status.ok) {
           if (slot >= 0) record.swap.release(slot);
-          continue;
-        }
-        if (slot < 0) {
+          slots[k] = -1;
+        } else if (slot < 0) {
           throw new OvercommitError("CORE_FAILURE", `swap-out of vm ${vm} page ${gpns[start + k]}: the core swapped out a page that was given no swap slot`);
         }
+      }
+      // One write per run of consecutive slots (staging pages are consecutive too): slots are
+      // handed out in order, so a batch usually goes to the file in a few large writes.
+      for (let k = 0; k < count; ) {
+        const first = slots[k] ?? -1;
+        if (first < 0) {
+          k++;
+          continue;
+        }
+        let end = k + 1;
+        while (end < count && slots[end] === first + (end - k)) end++;
         try {
-          record.swap.write(slot, this.stagingPage(k));
+          record.swap.write(first, this.staging.subarray(k * PAGE_BYTES, end * PAGE_BYTES));
         } catch (error) {
           this.restoreFromStaging(vm, gpns, start, k, count, slots);
           throw error;
         }
+        k = end;
       }
     }
     return { statuses, completed: gpns.length, stop: "none" };

@@ -25,8 +25,9 @@ export class SwapFile extends SlottedSwap {
   write(slot: number, bytes: Uint8Array): void {
     const fd = this.openFd();
     try {
-      const written = writeSync(fd, bytes, 0, PAGE_BYTES, slot * PAGE_BYTES);
-      if (written !== PAGE_BYTES) throw new Error(`short write: ${written} of ${PAGE_BYTES} bytes`);
+      const length = bytes.length - (bytes.length % PAGE_BYTES);
+      const written = writeSync(fd, bytes, 0, length, slot * PAGE_BYTES);
+      if (written !== length) throw new Error(`short write: ${written} of ${length} bytes`);
     } catch (cause) {
       throw new SwapIoError(`cannot write slot ${slot} of swap file ${this.path}`, cause);
     }

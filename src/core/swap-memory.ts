@@ -20,7 +20,7 @@ export class MemorySwap extends SlottedSwap {
 
   write(slot: number, bytes: Uint8Array): void {
     if (this.disposed) throw new SwapIoError(`swap ${this.path} is closed`);
-    this.pages.set(slot, bytes.slice(0, PAGE_BYTES));
+    for (let at = 0; at + PAGE_BYTES <= bytes.length; at += PAGE_BYTES) this.pages.set(slot + at / PAGE_BYTES, bytes.slice(at, at + PAGE_BYTES));
   }
 
   read(slot: number, into: Uint8Array): void {
@@ -50,12 +50,15 @@ export class FingerprintSwap extends SlottedSwap {
   }
 
   write(slot: number, bytes: Uint8Array): void {
-    if (slot >= this.values.length) {
-      const grown = new BigUint64Array(Math.min(this.slots, Math.max(1024, (slot + 1) * 2)));
+    const pages = Math.floor(bytes.length / PAGE_BYTES);
+    const last = slot + pages - 1;
+    if (last >= this.values.length) {
+      const grown = new BigUint64Array(Math.min(this.slots, Math.max(1024, (last + 1) * 2)));
       grown.set(this.values);
       this.values = grown;
     }
-    this.values[slot] = new DataView(bytes.buffer, bytes.byteOffset, 8).getBigUint64(0, true);
+    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.length);
+    for (let k = 0; k < pages; k++) this.values[slot + k] = view.getBigUint64(k * PAGE_BYTES, true);
   }
 
   read(slot: number, into: Uint8Array): void {

@@ -9,6 +9,7 @@ export interface SwapStore {
   /** A free slot, or -1 when full. */
   allocate(): number;
   release(slot: number): void;
+  /** Writes `bytes` (one or more whole pages) to `slot` and the slots after it. */
   write(slot: number, bytes: Uint8Array): void;
   read(slot: number, into: Uint8Array): void;
   dispose(): void;

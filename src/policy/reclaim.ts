@@ -34,48 +34,65 @@ export class VmReclaimer {
    * pages left memory (compressed or swapped).
    */
   reclaim(pages: number, random: Random): number {
-    const vmPages = this.machine.vmPages(this.vm);
+    const victims = this.pickVictims(pages, random);
+    if (victims.length === 0) return 0;
     let reclaimed = 0;
-    let attempts = 0;
-    const maxAttempts = pages * 8 + 64;
-    while (reclaimed < pages && attempts < maxAttempts) {
-      attempts++;
-      const gpn = random.nextInt(vmPages);
-      if (this.machine.pageStateCode(this.vm, gpn) !== PageState.private) continue;
-      if (this.reclaimPage(gpn)) reclaimed++;
+    let toSwap: number[] = victims;
+    if (this.maxCacheFrames > 0) {
+      // Compression first, all victims in one batch; what does not fit a slot goes to swap.
+      const { statuses } = this.machine.compress(this.vm, victims);
+      toSwap = [];
+      victims.forEach((gpn, i) => {
+        if (statuses[i] === Status.ok) {
+          this.compressedFifo.push(gpn);
+          this.counters.compressed++;
+          reclaimed++;
+        } else if (statuses[i] === Status.incompressible) {
+          toSwap.push(gpn);
+        }
+      });
+      this.evictOverflow();
+    }
+    if (toSwap.length > 0) {
+      const { statuses } = this.machine.swapOut(this.vm, toSwap);
+      for (const status of statuses) {
+        if (status === Status.ok) {
+          this.counters.swappedOut++;
+          reclaimed++;
+        }
+      }
     }
     return reclaimed;
   }
 
-  private reclaimPage(gpn: number): boolean {
-    if (this.maxCacheFrames > 0) {
-      if (this.machine.vmCounter(this.vm, "zipCacheFrames") >= this.maxCacheFrames) this.evictOldest();
-      const status = this.machine.compress(this.vm, [gpn]).statuses[0];
-      if (status === Status.ok) {
-        this.compressedFifo.push(gpn);
-        this.counters.compressed++;
-        return true;
-      }
+  /** Up to `pages` distinct random private pages of the VM. */
+  private pickVictims(pages: number, random: Random): number[] {
+    const vmPages = this.machine.vmPages(this.vm);
+    const picked = new Set<number>();
+    const maxAttempts = pages * 8 + 64;
+    for (let attempt = 0; picked.size < pages && attempt < maxAttempts; attempt++) {
+      const gpn = random.nextInt(vmPages);
+      if (!picked.has(gpn) && this.machine.pageStateCode(this.vm, gpn) === PageState.private) picked.add(gpn);
     }
-    const status = this.machine.swapOut(this.vm, [gpn]).statuses[0];
-    if (status === Status.ok) {
-      this.counters.swappedOut++;
-      return true;
-    }
-    return false;
+    return [...picked];
   }
 
-  /** Swaps out the oldest page still in the compression cache. */
-  private evictOldest(): void {
-    while (this.fifoHead < this.compressedFifo.length) {
-      const gpn = this.compressedFifo[this.fifoHead++] ?? 0;
-      if (this.machine.pageStateCode(this.vm, gpn) !== PageState.compressed) continue;
-      if (this.machine.swapOut(this.vm, [gpn]).statuses[0] === Status.ok) this.counters.evictedFromCache++;
-      break;
-    }
-    if (this.fifoHead > 4096 && this.fifoHead * 2 > this.compressedFifo.length) {
-      this.compressedFifo = this.compressedFifo.slice(this.fifoHead);
-      this.fifoHead = 0;
+  /** While the cache holds more than Mem.MemZipMaxPct allows, its oldest pages go to the swap file. */
+  private evictOverflow(): void {
+    for (;;) {
+      const excessFrames = this.machine.vmCounter(this.vm, "zipCacheFrames") - this.maxCacheFrames;
+      if (excessFrames <= 0) return;
+      const oldest: number[] = [];
+      while (oldest.length < excessFrames * 2 && this.fifoHead < this.compressedFifo.length) {
+        const gpn = this.compressedFifo[this.fifoHead++] ?? 0;
+        if (this.machine.pageStateCode(this.vm, gpn) === PageState.compressed) oldest.push(gpn);
+      }
+      if (oldest.length === 0) return;
+      for (const status of this.machine.swapOut(this.vm, oldest).statuses) if (status === Status.ok) this.counters.evictedFromCache++;
+      if (this.fifoHead > 4096 && this.fifoHead * 2 > this.compressedFifo.length) {
+        this.compressedFifo = this.compressedFifo.slice(this.fifoHead);
+        this.fifoHead = 0;
+      }
     }
   }
 }
