@@ -23,7 +23,13 @@ export class TraceGuest {
   private freedStack: Uint32Array;
   private freedCount = 0;
   private nextNeverUsed = 0;
+  /**
+   * GPNs given to the balloon, most recent last. A page the guest takes back (a trace touching
+   * it) is not searched for: its entry goes stale (its state is no longer BALLOON) and is skipped
+   * when popped; the stack is compacted when stale entries outnumber live ones.
+   */
   private balloonStack = new Uint32Array(256);
+  private balloonStackLength = 0;
   private balloonCount = 0;
   private readonly touched: Uint8Array;
   private touchedCount = 0;
@@ -75,7 +81,7 @@ export class TraceGuest {
     if (s === IN_USE) return false;
     this.state[gpn] = IN_USE;
     if (s === BALLOON) {
-      this.removeFromBalloon(gpn);
+      this.balloonCount--; // its stack entry goes stale
       this.counters.balloonPagesReclaimedByGuest++;
       return true;
     }
@@ -90,7 +96,7 @@ export class TraceGuest {
     const taken: number[] = [];
     for (let p = gpn; p < gpn + count; p++) {
       if (this.state[p] === BALLOON) {
-        this.removeFromBalloon(p);
+        this.balloonCount--; // its stack entry goes stale
         this.counters.balloonPagesReclaimedByGuest++;
         taken.push(p);
       }
@@ -154,8 +160,10 @@ export class TraceGuest {
   /** Takes up to `count` pages back from the balloon; they are free again (and untouched on the host). */
   takeFromBalloon(count: number): number[] {
     const out: number[] = [];
-    while (out.length < count && this.balloonCount > 0) {
-      const gpn = this.balloonStack[--this.balloonCount] ?? 0;
+    while (out.length < count && this.balloonStackLength > 0) {
+      const gpn = this.balloonStack[--this.balloonStackLength] ?? 0;
+      if (this.state[gpn] !== BALLOON) continue; // stale: the guest took it back
+      this.balloonCount--;
       this.state[gpn] = NEVER_USED;
       if (gpn < this.nextNeverUsed) this.nextNeverUsed = gpn;
       if (this.seedKnown) {
@@ -168,23 +176,25 @@ export class TraceGuest {
   }
 
   private toBalloon(gpn: number): void {
-    if (this.balloonCount >= this.balloonStack.length) {
-      const grown = new Uint32Array(Math.min(this.pages, this.balloonStack.length * 2));
-      grown.set(this.balloonStack);
-      this.balloonStack = grown;
-    }
-    this.state[gpn] = BALLOON;
-    this.balloonStack[this.balloonCount++] = gpn;
-  }
-
-  private removeFromBalloon(gpn: number): void {
-    // Rare (a trace touching a ballooned page): a linear search is fine.
-    for (let i = this.balloonCount - 1; i >= 0; i--) {
-      if (this.balloonStack[i] === gpn) {
-        this.balloonStack[i] = this.balloonStack[this.balloonCount - 1] ?? 0;
-        this.balloonCount--;
-        return;
+    if (this.balloonStackLength >= this.balloonStack.length) {
+      if (this.balloonStackLength > 2 * this.balloonCount + 1024) this.compactBalloonStack();
+      if (this.balloonStackLength >= this.balloonStack.length) {
+        const grown = new Uint32Array(this.balloonStack.length * 2);
+        grown.set(this.balloonStack);
+        this.balloonStack = grown;
       }
     }
+    this.state[gpn] = BALLOON;
+    this.balloonStack[this.balloonStackLength++] = gpn;
+    this.balloonCount++;
+  }
+
+  private compactBalloonStack(): void {
+    let kept = 0;
+    for (let i = 0; i < this.balloonStackLength; i++) {
+      const gpn = this.balloonStack[i] ?? 0;
+      if (this.state[gpn] === BALLOON) this.balloonStack[kept++] = gpn;
+    }
+    this.balloonStackLength = kept;
   }
 }
