@@ -22,7 +22,7 @@
 //   bytes, the last 8 zero), so every record still starts at a multiple of 24 after the header.
 import { open, type FileHandle } from "node:fs/promises";
 import { closeSync, openSync, writeSync } from "node:fs";
-import { EventValidator, TraceChunk, TraceFormatError, TraceOp, type TraceHeader, type TraceSource } from "./events.ts";
+import { EventValidator, TraceChunk, TraceFormatError, TraceOp, type TraceHeader, type TraceOpCode, type TraceSource } from "./events.ts";
 
 export const BINARY_MAGIC = "OVCTRACE";
 export const BINARY_VERSION = 1;
@@ -210,15 +210,7 @@ export async function openBinaryTrace(path: string, chunkEvents = 65536): Promis
             at += need;
             recordIndex += BYTES_SLOTS;
           }
-          const c = chunk.count++;
-          chunk.timeMs[c] = timeMs;
-          chunk.vm[c] = vm;
-          chunk.op[c] = op;
-          chunk.gpn[c] = gpn;
-          chunk.pages[c] = pages;
-          chunk.argLow[c] = argLow;
-          chunk.argHigh[c] = argHigh;
-          if (bytes) chunk.bytes.set(c, bytes);
+          chunk.push(timeMs, vm, op as TraceOpCode, gpn, pages, argLow, argHigh, bytes);
           if (chunk.full) {
             yield chunk;
             chunk.clear();
@@ -283,9 +275,7 @@ export class BinaryTraceWriter {
   }
 
   writeChunk(chunk: TraceChunk): void {
-    for (let i = 0; i < chunk.count; i++) {
-      this.writeEvent(chunk.timeMs[i] ?? 0, chunk.vm[i] ?? 0, chunk.op[i] ?? 0, chunk.gpn[i] ?? 0, chunk.pages[i] ?? 0, chunk.argLow[i] ?? 0, chunk.argHigh[i] ?? 0, chunk.bytes.get(i));
-    }
+    chunk.writeTo(this);
   }
 
   close(): void {

@@ -45,6 +45,11 @@ export interface TraceHeader {
   readonly vms: readonly TraceVm[];
 }
 
+/** What a trace writer takes, one event at a time. */
+export interface TraceEventWriter {
+  writeEvent(timeMs: number, vm: number, op: number, gpn: number, pages: number, argLow?: number, argHigh?: number, bytes?: Uint8Array): void;
+}
+
 /** A batch of events as parallel typed arrays; `count` of `capacity` are filled. */
 export class TraceChunk {
   count = 0;
@@ -90,6 +95,13 @@ export class TraceChunk {
     this.argHigh[i] = argHigh;
     if (bytes) this.bytes.set(i, bytes);
     return i;
+  }
+
+  /** Hands every event to `writer.writeEvent`, in order (what the trace writers' writeChunk does). */
+  writeTo(writer: TraceEventWriter): void {
+    for (let i = 0; i < this.count; i++) {
+      writer.writeEvent(this.timeMs[i] ?? 0, this.vm[i] ?? 0, this.op[i] ?? 0, this.gpn[i] ?? 0, this.pages[i] ?? 0, this.argLow[i] ?? 0, this.argHigh[i] ?? 0, this.bytes.get(i));
+    }
   }
 
   seedAt(i: number): bigint {

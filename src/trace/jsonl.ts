@@ -1190,9 +1190,7 @@ export class JsonlTraceWriter {
   }
 
   writeChunk(chunk: TraceChunk): void {
-    for (let i = 0; i < chunk.count; i++) {
-      this.writeEvent(chunk.timeMs[i] ?? 0, chunk.vm[i] ?? 0, chunk.op[i] ?? 0, chunk.gpn[i] ?? 0, chunk.pages[i] ?? 0, chunk.argLow[i] ?? 0, chunk.argHigh[i] ?? 0, chunk.bytes.get(i));
-    }
+    chunk.writeTo(this);
   }
 
   close(): void {
