@@ -14,6 +14,7 @@ import { fileURLToPath } from "node:url";
 import { loadCore, type CoreExports } from "../src/core/wasm.ts";
 import type { BenchRow } from "./types.ts";
 import { median, printRows } from "./report.ts";
+import { Random } from "../src/sim/random.ts";
 
 interface Lz4Napi {
   compressSync(data: Buffer): Buffer;
@@ -49,15 +50,10 @@ const KINDS: readonly PageKind[] = ["text-like", "random", "zero"];
 // ---------------------------------------------------------------------------------------------
 // Seeded page generators
 
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+/** Uniform floats in [0, 1) from the project's seeded generator. */
+function floatsFrom(seed: number): () => number {
+  const random = new Random(seed);
+  return () => random.nextFloat();
 }
 
 const WORDS = (
@@ -71,7 +67,7 @@ const WORDS = (
 
 /** Each word's two usual successors: a fixed bigram model, so pages repeat phrases like real text. */
 const SUCCESSORS: readonly (readonly number[])[] = (() => {
-  const rng = mulberry32(99);
+  const rng = floatsFrom(99);
   return WORDS.map(() => [Math.floor(rng() * WORDS.length), Math.floor(rng() * WORDS.length)]);
 })();
 /** How often the next word is one of the usual successors (0.85: ~2000-byte blocks, like READMEs). */
@@ -103,7 +99,7 @@ function textPage(rng: () => number, out: Uint8Array, at: number): void {
 
 function makePages(kind: PageKind, count: number, seed: number): Uint8Array {
   const data = new Uint8Array(count * PAGE);
-  const rng = mulberry32(seed);
+  const rng = floatsFrom(seed);
   for (let p = 0; p < count; p++) {
     if (kind === "text-like") textPage(rng, data, p * PAGE);
     else if (kind === "random") for (let i = 0; i < PAGE; i++) data[p * PAGE + i] = (rng() * 256) | 0;

@@ -1,6 +1,7 @@
 // The built-in demo scan: several generated VMs "booted from the same OS", so that most of their
 // kernel and library pages are identical, plus private application data and zero pages.
 import { Machine } from "../core/machine.ts";
+import { Random } from "../sim/random.ts";
 import { formatInt, formatMiB, formatPercent, table } from "./format.ts";
 
 export interface DemoOptions {
@@ -9,23 +10,12 @@ export interface DemoOptions {
   seed: bigint;
 }
 
-/** A small deterministic PRNG (SplitMix64 on BigInt is too slow for page counts; use 32-bit mulberry). */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 export function runDemo(options: DemoOptions): string {
   const pagesPerVm = options.memoryMiB * 256;
   const machine = Machine.create({ frames: pagesPerVm * options.vms, maxVms: options.vms });
   try {
-    const random = mulberry32(Number(options.seed & 0xffffffffn));
+    const rng = new Random(options.seed);
+    const random = (): number => rng.nextFloat();
     const osPages = Math.floor(pagesPerVm * 0.35);
     for (let v = 0; v < options.vms; v++) {
       const vm = machine.addVm({ name: `demo${v}`, pages: pagesPerVm });

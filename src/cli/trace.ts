@@ -231,33 +231,25 @@ function markPages(bits: Uint8Array, first: number, count: number): number {
   let added = 0;
   let p = first;
   const end = first + count;
-  while (p < end && (p & 7) !== 0) {
-    const mask = 1 << (p & 7);
-    const i = p >>> 3;
-    const byte = bits[i] as number;
-    if ((byte & mask) === 0) {
-      bits[i] = byte | mask;
-      added++;
-    }
-    p++;
-  }
+  while (p < end && (p & 7) !== 0) added += markPage(bits, p++);
   while (p + 8 <= end) {
     const i = p >>> 3;
     added += 8 - (POPCOUNT[bits[i] as number] as number);
     bits[i] = 0xff;
     p += 8;
   }
-  while (p < end) {
-    const mask = 1 << (p & 7);
-    const i = p >>> 3;
-    const byte = bits[i] as number;
-    if ((byte & mask) === 0) {
-      bits[i] = byte | mask;
-      added++;
-    }
-    p++;
-  }
+  while (p < end) added += markPage(bits, p++);
   return added;
+}
+
+/** Marks page `p`; 1 if it was not marked before. */
+function markPage(bits: Uint8Array, p: number): number {
+  const mask = 1 << (p & 7);
+  const i = p >>> 3;
+  const byte = bits[i] as number;
+  if ((byte & mask) !== 0) return 0;
+  bits[i] = byte | mask;
+  return 1;
 }
 
 /**

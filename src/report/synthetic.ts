@@ -2,26 +2,15 @@
 // few plain doubles), of any length: to size and time the report page with a million samples
 // without simulating them (test/report-browser.test.ts). Seeded, so the same call gives the same data.
 import { HOST_SERIES, VM_SERIES, type HostSeries, type SeriesRun, type VmSeries } from "./series.ts";
-
-/** xorshift32: small and good enough for shapes. */
-function random(seed: number): () => number {
-  let x = seed >>> 0 || 1;
-  return () => {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    return x / 2 ** 32;
-  };
-}
+import { Random } from "../sim/random.ts";
 
 const MIB = 256;
 
 export function syntheticRun(options: { samples: number; vms: number; intervalSec?: number; seed?: number; label?: string }): SeriesRun {
   const { samples, vms } = options;
   const interval = options.intervalSec ?? 1;
-  const rand = random(options.seed ?? 1);
+  const rng = new Random(options.seed ?? 1);
+  const rand = (): number => rng.nextFloat();
   const column = (): Float64Array => new Float64Array(samples);
   const time = column();
   const host = {} as Record<HostSeries, Float64Array>;
