@@ -126,14 +126,6 @@ export function lowFrames(): u32 {
   return lowFrameCount;
 }
 
-export function frameRegionBase(): usize {
-  return framesBase;
-}
-
-export function frameMetaBase(): usize {
-  return metaBase;
-}
-
 @inline export function isLowFrame(mpn: u32): bool {
   return mpn < lowFrameCount;
 }

@@ -12,7 +12,7 @@ export {
   runBatch, lastBatchStatus, commandRegion, resultRegion, auxRegion, commandCapacity,
   stagingRegion, stagingPages,
 } from "./batch";
-export { scanHostOrder, scanVmOrder, permutedIndex, setMaxPageSharing } from "./sharing";
+export { scanHostOrder, scanVmOrder, setMaxPageSharing } from "./sharing";
 export { hostCountersBase, vmCountersBase, vmCounterCount, hostCounterCount } from "./counters";
 export { fillFromSeed } from "./content";
 

@@ -61,14 +61,6 @@ export const STATUS_HINTED: u32 = 11;
 /** The operation needs real page bytes, and this machine holds fingerprints. */
 export const STATUS_NEEDS_BYTES: u32 = 12;
 
-@inline export function entryTag(entry: u32): u32 {
-  return entry >>> TAG_SHIFT;
-}
-
-@inline export function entryIndex(entry: u32): u32 {
-  return entry & INDEX_MASK;
-}
-
 @inline export function makeEntry(tag: u32, index: u32): u32 {
   return (tag << TAG_SHIFT) | index;
 }

@@ -140,12 +140,6 @@ function preparePermutation(n: u32, seed: u64): void {
   return x;
 }
 
-/** The `index`-th element (0 <= index < n) of the seeded permutation of [0, n). */
-export function permutedIndex(index: u32, n: u32, seed: u64): u32 {
-  preparePermutation(n, seed);
-  return permute(index);
-}
-
 /**
  * Scans positions [from, from + count) of the seeded host-wide order over all VMs' pages (VMs in id
  * order, then GPN). Returns how many pages were merged.

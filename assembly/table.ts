@@ -34,10 +34,6 @@ export function reserveTable(frameCount: u32): bool {
   return valsBase != 0;
 }
 
-export function tableCapacity(): u32 {
-  return slotMask + 1;
-}
-
 /** Inserts `mpn`, whose table key (tableKeyOf) is `hash`. */
 export function tableInsert(hash: u64, mpn: u32): void {
   let slot = homeSlot(hash);

@@ -7,7 +7,7 @@
 // exact (they always sum to the configured pages).
 
 import { reserveRegion } from "./alloc";
-import { NO_FRAME, TAG_SHIFT, TAG_UNTOUCHED, entryTag } from "./layout";
+import { NO_FRAME, TAG_SHIFT, TAG_UNTOUCHED } from "./layout";
 import { vmAdd, hostAdd, HOST_VMS } from "./counters";
 
 const VM_RECORD_BYTES: u32 = 16;
@@ -121,4 +121,3 @@ export function vmOfGlobalPage(index: u32): u32 {
   return lo;
 }
 
-export { entryTag };
