@@ -6,8 +6,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { BINARY_MAGIC, BYTES_SLOTS, BinaryTraceWriter, RECORD_BYTES, encodeHeader, openBinaryTrace, readBinaryHeader } from "../src/trace/binary.ts";
-import { TraceFormatError, TraceOp, opName, type TraceHeader, type TraceSource } from "../src/trace/events.ts";
+import { TraceFormatError, TraceOp, type TraceHeader, type TraceSource } from "../src/trace/events.ts";
 import { detectFormat, openTrace } from "../src/trace/open.ts";
+import { readTraceEvents } from "./helpers/trace-events.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "overcommit-binary-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -28,22 +29,7 @@ interface Event {
 }
 
 async function events(source: TraceSource): Promise<Event[]> {
-  const out: Event[] = [];
-  for await (const chunk of source.chunks()) {
-    for (let i = 0; i < chunk.count; i++) {
-      const bytes = chunk.bytes.get(i);
-      out.push({
-        t: chunk.timeMs[i] ?? 0,
-        vm: chunk.vm[i] ?? 0,
-        op: opName(chunk.op[i] ?? 0) ?? "?",
-        gpn: chunk.gpn[i] ?? 0,
-        pages: chunk.pages[i] ?? 0,
-        seed: chunk.seedAt(i),
-        ...(bytes ? { bytes: [bytes[0] ?? 0, bytes[4095] ?? 0, bytes.length] } : {}),
-      });
-    }
-  }
-  return out;
+  return (await readTraceEvents(source)).map(({ bytes, ...event }) => ({ ...event, ...(bytes ? { bytes: [bytes[0] ?? 0, bytes[4095] ?? 0, bytes.length] } : {}) }));
 }
 
 const HEADER: TraceHeader = { vms: [{ name: "vm1", pages: 256 }, { name: "bäse", pages: 16 }] };

@@ -6,10 +6,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { Random } from "../src/sim/random.ts";
-import { TraceFormatError, opName, type TraceSource } from "../src/trace/events.ts";
+import { TraceFormatError, type TraceSource } from "../src/trace/events.ts";
 import { openFingerprintTrace } from "../src/trace/fingerprints.ts";
 import { detectFormat, openTrace } from "../src/trace/open.ts";
 import { replayTrace } from "../src/trace/replay.ts";
+import { readTraceEvents } from "./helpers/trace-events.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "overcommit-fingerprints-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -31,13 +32,7 @@ interface Event {
 }
 
 async function events(source: TraceSource): Promise<Event[]> {
-  const out: Event[] = [];
-  for await (const chunk of source.chunks()) {
-    for (let i = 0; i < chunk.count; i++) {
-      out.push({ t: chunk.timeMs[i] ?? 0, vm: chunk.vm[i] ?? 0, op: opName(chunk.op[i] ?? 0) ?? "?", gpn: chunk.gpn[i] ?? 0, pages: chunk.pages[i] ?? 0, seed: chunk.seedAt(i).toString(16) });
-    }
-  }
-  return out;
+  return (await readTraceEvents(source)).map(({ seed, ...event }) => ({ ...event, seed: seed.toString(16) }));
 }
 
 async function readError(text: string): Promise<TraceFormatError> {

@@ -6,9 +6,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import fc from "fast-check";
 import { afterAll, describe, expect, it } from "vitest";
-import { TraceFormatError, TraceOp, opName, type TraceSource } from "../src/trace/events.ts";
+import { TraceFormatError, TraceOp, type TraceSource } from "../src/trace/events.ts";
 import { JsonlTraceWriter, MAX_LINE_BYTES, formatSecondsOfMs, openJsonlTrace, scanNumber, scannedNumber, type OpenJsonlOptions } from "../src/trace/jsonl.ts";
 import { detectFormat, openTrace } from "../src/trace/open.ts";
+import { readTraceEvents } from "./helpers/trace-events.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "overcommit-jsonl-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -31,22 +32,7 @@ interface Event {
 }
 
 async function events(source: TraceSource): Promise<Event[]> {
-  const out: Event[] = [];
-  for await (const chunk of source.chunks()) {
-    for (let i = 0; i < chunk.count; i++) {
-      const bytes = chunk.bytes.get(i);
-      out.push({
-        t: chunk.timeMs[i] ?? 0,
-        vm: chunk.vm[i] ?? 0,
-        op: opName(chunk.op[i] ?? 0) ?? "?",
-        gpn: chunk.gpn[i] ?? 0,
-        pages: chunk.pages[i] ?? 0,
-        seed: chunk.seedAt(i).toString(16),
-        ...(bytes ? { bytes: Buffer.from(bytes).toString("base64") } : {}),
-      });
-    }
-  }
-  return out;
+  return (await readTraceEvents(source)).map(({ seed, bytes, ...event }) => ({ ...event, seed: seed.toString(16), ...(bytes ? { bytes: Buffer.from(bytes).toString("base64") } : {}) }));
 }
 
 const HEADER = '{"overcommit":"trace","version":1,"vms":[{"name":"vm1","memoryMiB":1},{"name":"db","pages":16}]}';

@@ -6,10 +6,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import fc from "fast-check";
 import { afterAll, describe, expect, it } from "vitest";
-import { TraceFormatError, opName, type TraceSource } from "../src/trace/events.ts";
+import { TraceFormatError, type TraceSource } from "../src/trace/events.ts";
 import { lackeyStoreSeed, openLackeyTrace, type LackeyOptions } from "../src/trace/lackey.ts";
 import { detectFormat, openTrace } from "../src/trace/open.ts";
 import { replayTrace } from "../src/trace/replay.ts";
+import { readTraceEvents } from "./helpers/trace-events.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "overcommit-lackey-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -29,15 +30,11 @@ interface Event {
 }
 
 async function events(source: TraceSource): Promise<Event[]> {
-  const out: Event[] = [];
-  for await (const chunk of source.chunks()) {
-    for (let i = 0; i < chunk.count; i++) {
-      expect(chunk.vm[i]).toBe(0);
-      expect(chunk.pages[i]).toBe(1);
-      out.push({ t: chunk.timeMs[i] ?? 0, op: opName(chunk.op[i] ?? 0) ?? "?", gpn: chunk.gpn[i] ?? 0, seed: chunk.seedAt(i) });
-    }
-  }
-  return out;
+  return (await readTraceEvents(source)).map(({ t, vm, op, gpn, pages, seed }) => {
+    expect(vm).toBe(0);
+    expect(pages).toBe(1);
+    return { t, op, gpn, seed };
+  });
 }
 
 async function read(text: string, options: LackeyOptions = {}): Promise<Event[]> {
