@@ -9,26 +9,12 @@
 // alternate the contenders; the reported MB/s (10^6 bytes of uncompressed page per second) is the
 // median over the rounds. lz4js is about an order of magnitude slower, so it processes a quarter
 // of that. Every contender decodes the same blocks (ours); the compressors are checked to round-trip.
-import { createRequire } from "node:module";
+import { lz4Napi, lz4js } from "../test/helpers/lz4-oracles.ts";
 import { fileURLToPath } from "node:url";
 import { loadCore, type CoreExports } from "../src/core/wasm.ts";
 import type { BenchRow } from "./types.ts";
 import { median, printRows } from "./report.ts";
 import { Random } from "../src/sim/random.ts";
-
-interface Lz4Napi {
-  compressSync(data: Buffer): Buffer;
-  uncompressSync(data: Uint8Array): Buffer;
-}
-
-interface Lz4Js {
-  compressBlock(src: Uint8Array, dst: Uint8Array, sIndex: number, sLength: number, hashTable: Uint32Array): number;
-  decompressBlock(src: Uint8Array, dst: Uint8Array, sIndex: number, sLength: number, dIndex: number): number;
-}
-
-const require = createRequire(import.meta.url);
-const lz4Napi = require("lz4-napi") as Lz4Napi;
-const lz4js = require("lz4js") as Lz4Js;
 
 const PAGE = 4096;
 /** The cache's threshold: a page is kept compressed when its block is at most this. */

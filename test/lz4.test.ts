@@ -7,26 +7,12 @@
 // it traps); a reference decoder below states the accepted format and the error code of each case.
 import fc from "fast-check";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
-import { createRequire } from "node:module";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { beforeAll, describe, expect, it } from "vitest";
 import { loadCore, type CoreExports, type CoreInstance } from "../src/core/wasm.ts";
+import { lz4Napi, lz4js } from "./helpers/lz4-oracles.ts";
 import { xorshift32, randomBytes } from "./helpers/random.ts";
-
-interface Lz4Napi {
-  compressSync(data: Buffer): Buffer;
-  uncompressSync(data: Uint8Array): Buffer;
-}
-
-interface Lz4Js {
-  compressBlock(src: Uint8Array, dst: Uint8Array, sIndex: number, sLength: number, hashTable: Uint32Array): number;
-  decompressBlock(src: Uint8Array, dst: Uint8Array, sIndex: number, sLength: number, dIndex: number): number;
-}
-
-const require = createRequire(import.meta.url);
-const lz4Napi = require("lz4-napi") as Lz4Napi;
-const lz4js = require("lz4js") as Lz4Js;
 
 const PAGE = 4096;
 /** The compression cache's threshold: a page is "compressible" when its block is at most this. */
