@@ -49,7 +49,7 @@
 // bytes against the VM table, and errors build their text only when they are thrown.
 import { closeSync, openSync, writeSync } from "node:fs";
 import { open, type FileHandle } from "node:fs/promises";
-import { EventValidator, TraceChunk, TraceFormatError, TraceOp, type TraceHeader, type TraceSource, type TraceVm } from "./events.ts";
+import { EventValidator, TraceChunk, TraceFormatError, TraceOp, type TraceHeader, type TraceOpCode, type TraceSource, type TraceVm } from "./events.ts";
 
 export const PAGE_BYTES = 4096;
 /** Longest event line the text readers accept. */
@@ -1010,15 +1010,7 @@ export async function openJsonlTrace(path: string, options: OpenJsonlOptions = {
             if (isBlankOrComment(b, s, e)) continue;
             parser.parse(b, s, e, lines.line);
             validator.check(lines.line, parser.timeMs, parser.vm, parser.op, parser.gpn, parser.pages);
-            const c = chunk.count++;
-            chunk.timeMs[c] = parser.timeMs;
-            chunk.vm[c] = parser.vm;
-            chunk.op[c] = parser.op;
-            chunk.gpn[c] = parser.gpn;
-            chunk.pages[c] = parser.pages;
-            chunk.argLow[c] = parser.argLow;
-            chunk.argHigh[c] = parser.argHigh;
-            if (parser.bytes) chunk.bytes.set(c, parser.bytes);
+            chunk.push(parser.timeMs, parser.vm, parser.op as TraceOpCode, parser.gpn, parser.pages, parser.argLow, parser.argHigh, parser.bytes);
             if (chunk.full) {
               bytesRead = lines.offset;
               yield chunk;

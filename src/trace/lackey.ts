@@ -320,14 +320,7 @@ export async function openLackeyTrace(path: string, options: LackeyOptions = {})
               if (!store) {
                 if (gpn === lastGpn) continue;
                 validator.check(line, timeMs, 0, TraceOp.touch, gpn, 1);
-                const c = chunk.count++;
-                chunk.timeMs[c] = timeMs;
-                chunk.vm[c] = 0;
-                chunk.op[c] = TraceOp.touch;
-                chunk.gpn[c] = gpn;
-                chunk.pages[c] = 1;
-                chunk.argLow[c] = 0;
-                chunk.argHigh[c] = 0;
+                chunk.push(timeMs, 0, TraceOp.touch, gpn, 1);
               } else {
                 // The part of the access on this page: its first address and its length.
                 const partOffset = k === 0 ? offset : 0;
@@ -342,14 +335,7 @@ export async function openLackeyTrace(path: string, options: LackeyOptions = {})
                 seedLow[gpn] = low;
                 stores[gpn] = ((stores[gpn] as number) + 1) >>> 0;
                 validator.check(line, timeMs, 0, TraceOp.write, gpn, 1);
-                const c = chunk.count++;
-                chunk.timeMs[c] = timeMs;
-                chunk.vm[c] = 0;
-                chunk.op[c] = TraceOp.write;
-                chunk.gpn[c] = gpn;
-                chunk.pages[c] = 1;
-                chunk.argLow[c] = low;
-                chunk.argHigh[c] = high;
+                chunk.push(timeMs, 0, TraceOp.write, gpn, 1, low, high);
               }
               lastGpn = gpn;
             }
