@@ -1,17 +1,16 @@
 // `overcommit sweep-submit` and `overcommit worker`: a sweep run by workers on many hosts through
 // a BullMQ queue on Redis (src/distributed/bullmq.ts). The submitter prints what `overcommit sweep`
 // prints; workers run until SIGINT/SIGTERM.
-import { writeFileSync } from "node:fs";
 import type { Command } from "commander";
 import { DEFAULT_QUEUE, startWorker, submitSweep, type JobInfo } from "../distributed/bullmq.ts";
-import { expandSweep, sweepCsv, type ParamValue, type SweepRow } from "../sim/sweep.ts";
+import { expandSweep, type ParamValue, type SweepRow } from "../sim/sweep.ts";
 import { parsePositiveInt, parseScale } from "./options.ts";
 import { createProgress } from "./progress.ts";
-import { parseSeeds, parseSet, scenarioArg, type SweepFile } from "./sweep.ts";
+import { addSweepMatrixOptions, scenarioArg, writeSweepFile, type SweepOutputOptions } from "./sweep.ts";
 
 const DEFAULT_REDIS = "redis://127.0.0.1:6379";
 
-interface SubmitCommandOptions {
+interface SubmitCommandOptions extends SweepOutputOptions {
   set: Record<string, ParamValue[]>;
   seeds: bigint[];
   shards?: number;
@@ -19,9 +18,6 @@ interface SubmitCommandOptions {
   queue: string;
   attempts: number;
   scale?: number;
-  csv?: string;
-  out?: string;
-  json?: boolean;
   progress: boolean;
 }
 
@@ -35,15 +31,14 @@ interface WorkerCommandOptions {
 }
 
 export function registerDistributedCommands(program: Command): void {
-  program
+  const submit = program
     .command("sweep-submit")
     .description(
       "Run a sweep on workers on other hosts (`overcommit worker`), through a BullMQ queue on Redis: one job per shard, " +
         "retried if a worker fails or dies; prints the same table as `overcommit sweep`. Resubmitting the same sweep reuses finished jobs.",
     )
-    .argument("<scenario>", "scenario JSON file (image and trace paths must be readable at the same path on every worker), or `story`")
-    .option("--set <name=values>", "a setting and its values: tax, idleTax, hostMiB, profile, scale, duration, or a dotted path (repeatable)", parseSet, {})
-    .option("--seeds <list>", "seeds: 1..8 or 1,2,5", parseSeeds, [1n])
+    .argument("<scenario>", "scenario JSON file (image and trace paths must be readable at the same path on every worker), or `story`");
+  addSweepMatrixOptions(submit)
     .option("--shards <n>", "jobs to split the runs into, round-robin as `sweep --shard I/N` (default: one per run)", parsePositiveInt)
     .option("--redis <url>", "the Redis server the workers listen on", DEFAULT_REDIS)
     .option("--queue <name>", "queue name", DEFAULT_QUEUE)
@@ -83,11 +78,7 @@ export function registerDistributedCommands(program: Command): void {
       } finally {
         progress.stop();
       }
-      const file: SweepFile = { overcommit: "sweep", version: 1, scenario: name, runs: total, shard: null, rows };
-      if (options.out) writeFileSync(options.out, `${JSON.stringify(file, null, 1)}\n`);
-      if (options.csv) writeFileSync(options.csv, sweepCsv(rows));
-      if (options.json) process.stdout.write(`${JSON.stringify(file)}\n`);
-      else process.stdout.write(sweepCsv(rows));
+      writeSweepFile({ overcommit: "sweep", version: 1, scenario: name, runs: total, shard: null, rows }, options);
       const hosts = new Set(jobs.map((job) => job.worker)).size;
       const retried = jobs.filter((job) => job.attemptsStarted > 1);
       const cpu = jobs.reduce((sum, job) => sum + job.seconds, 0);

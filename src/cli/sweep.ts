@@ -56,6 +56,27 @@ export interface SweepFile {
   readonly rows: SweepRow[];
 }
 
+/** Where a sweep's table goes: --out (JSON, what `merge` reads), --csv, and stdout (CSV, or JSON with --json). */
+export interface SweepOutputOptions {
+  csv?: string;
+  out?: string;
+  json?: boolean;
+}
+
+export function writeSweepFile(file: SweepFile, options: SweepOutputOptions): void {
+  if (options.out) writeFileSync(options.out, `${JSON.stringify(file, null, 1)}\n`);
+  if (options.csv) writeFileSync(options.csv, sweepCsv(file.rows));
+  if (options.json) process.stdout.write(`${JSON.stringify(file)}\n`);
+  else process.stdout.write(sweepCsv(file.rows));
+}
+
+/** The options that say which runs a sweep is: the scenario's settings to vary and the seeds. */
+export function addSweepMatrixOptions(command: Command): Command {
+  return command
+    .option("--set <name=values>", "a setting and its values: tax, idleTax, hostMiB, profile, scale, duration, or a dotted path (repeatable)", parseSet, {})
+    .option("--seeds <list>", "seeds: 1..8 or 1,2,5", parseSeeds, [1n]);
+}
+
 /** A scenario file, or `story` (the built-in seeds' story, at 1/16 scale unless `scale`). */
 export function scenarioArg(name: string, scale: number | undefined): Scenario {
   if (name === "story") return scaleScenario(parseScenario(SEEDS_STORY, "built-in seeds' story"), scale ?? 1 / 16);
@@ -64,15 +85,14 @@ export function scenarioArg(name: string, scale: number | undefined): Scenario {
 }
 
 export function registerSweepCommands(program: Command): void {
-  program
+  const sweep = program
     .command("sweep")
     .description(
       "Run a scenario for every combination of settings and seeds, in worker threads (one WASM instance each), and write one table. " +
         "`story` is the built-in seeds' story (at 1/16 scale unless --scale). Same rows as running each alone.",
     )
-    .argument("<scenario>", "scenario JSON file, or `story`")
-    .option("--set <name=values>", "a setting and its values: tax, idleTax, hostMiB, profile, scale, duration, or a dotted path (repeatable)", parseSet, {})
-    .option("--seeds <list>", "seeds: 1..8 or 1,2,5", parseSeeds, [1n])
+    .argument("<scenario>", "scenario JSON file, or `story`");
+  addSweepMatrixOptions(sweep)
     .option("--workers <n>", "worker threads (default: the machine's cores)", (v: string) => Number(v))
     .option("--shard <I/N>", "run only shard I of N (runs whose index mod N is I-1); merge the shards with `overcommit merge`", parseShard)
     .option("--scale <factor>", "scale the scenario's memory sizes (e.g. 1/8)", parseScale)
@@ -80,7 +100,7 @@ export function registerSweepCommands(program: Command): void {
     .option("--out <file>", "write the rows as JSON (what `merge` reads)")
     .option("--json", "print the rows as one JSON object on stdout")
     .option("--no-progress", "no progress bar on stderr")
-    .action(async (name: string, options: { set: Record<string, ParamValue[]>; seeds: bigint[]; workers?: number; shard?: { index: number; count: number }; scale?: number; csv?: string; out?: string; json?: boolean; progress: boolean }) => {
+    .action(async (name: string, options: { set: Record<string, ParamValue[]>; seeds: bigint[]; workers?: number; shard?: { index: number; count: number }; scale?: number; progress: boolean } & SweepOutputOptions) => {
       const scenario = scenarioArg(name, options.scale);
       const spec = { scenario, set: options.set, seeds: options.seeds };
       const total = expandSweep(spec).length;
@@ -97,11 +117,7 @@ export function registerSweepCommands(program: Command): void {
       } finally {
         progress.stop();
       }
-      const file: SweepFile = { overcommit: "sweep", version: 1, scenario: name, runs: total, shard: options.shard ?? null, rows };
-      if (options.out) writeFileSync(options.out, `${JSON.stringify(file, null, 1)}\n`);
-      if (options.csv) writeFileSync(options.csv, sweepCsv(rows));
-      if (options.json) process.stdout.write(`${JSON.stringify(file)}\n`);
-      else process.stdout.write(sweepCsv(rows));
+      writeSweepFile({ overcommit: "sweep", version: 1, scenario: name, runs: total, shard: options.shard ?? null, rows }, options);
       process.stderr.write(`${rows.length} of ${total} runs in ${((performance.now() - started) / 1000).toFixed(1)} s${options.shard ? ` (shard ${options.shard.index}/${options.shard.count})` : ""}\n`);
     });
 
@@ -112,7 +128,7 @@ export function registerSweepCommands(program: Command): void {
     .option("--csv <file>", "write the merged table as CSV")
     .option("--out <file>", "write the merged rows as JSON")
     .option("--json", "print the merged rows as JSON on stdout")
-    .action((files: string[], options: { csv?: string; out?: string; json?: boolean }) => {
+    .action((files: string[], options: SweepOutputOptions) => {
       const parts = files.map((path) => {
         let data: SweepFile;
         try {
@@ -126,10 +142,6 @@ export function registerSweepCommands(program: Command): void {
       const rows = mergeSweepRows(parts.map((p) => p.rows));
       const total = parts[0]?.runs ?? rows.length;
       if (rows.length !== total) throw new InvalidArgumentError(`merge: ${rows.length} runs of ${total}: a shard is missing`);
-      const merged: SweepFile = { overcommit: "sweep", version: 1, scenario: parts[0]?.scenario ?? "", runs: total, shard: null, rows };
-      if (options.out) writeFileSync(options.out, `${JSON.stringify(merged, null, 1)}\n`);
-      if (options.csv) writeFileSync(options.csv, sweepCsv(rows));
-      if (options.json) process.stdout.write(`${JSON.stringify(merged)}\n`);
-      else process.stdout.write(sweepCsv(rows));
+      writeSweepFile({ overcommit: "sweep", version: 1, scenario: parts[0]?.scenario ?? "", runs: total, shard: null, rows }, options);
     });
 }
