@@ -14,6 +14,7 @@ import { inspectTrace, outputFormat, parseVmTable, runTraceConvert } from "../sr
 import { BinaryTraceWriter } from "../src/trace/binary.ts";
 import { TraceOp, opName, type TraceHeader, type TraceSource } from "../src/trace/events.ts";
 import { generateTrace } from "../src/trace/generate.ts";
+import type { BlockFileWriter } from "../src/trace/file-writer.ts";
 import { JsonlTraceWriter } from "../src/trace/jsonl.ts";
 import { openTrace } from "../src/trace/open.ts";
 
@@ -97,7 +98,7 @@ function eventsArb(header: TraceHeader, integerMs: boolean): fc.Arbitrary<Event[
   });
 }
 
-function writeAll(writer: BinaryTraceWriter | JsonlTraceWriter, list: readonly Event[]): void {
+function writeAll(writer: BlockFileWriter, list: readonly Event[]): void {
   for (const e of list) writer.writeEvent(e.t, e.vm, e.op, e.gpn, e.pages, e.low, e.high, e.bytes);
   writer.close();
 }

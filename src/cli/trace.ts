@@ -7,6 +7,7 @@ import { parsePercent, parsePositiveNumber, seedOption } from "./options.ts";
 import { BinaryTraceWriter } from "../trace/binary.ts";
 import { generateTrace, type Workload } from "../trace/generate.ts";
 import { JsonlTraceWriter } from "../trace/jsonl.ts";
+import type { BlockFileWriter } from "../trace/file-writer.ts";
 import { LACKEY_DEFAULT_RATE, LACKEY_DEFAULT_VM_PAGES } from "../trace/lackey.ts";
 import { FILE_TRACE_FORMATS, openTrace, type FileTraceFormat, type OpenTraceOptions } from "../trace/open.ts";
 import { TRACE_OP_NAMES, TraceOp, type TraceChunk, type TraceHeader, type TraceOpName, type TraceVm } from "../trace/events.ts";
@@ -74,13 +75,7 @@ export function traceOpenOptions(options: TraceInputCommandOptions): OpenTraceOp
 
 type OutputFormat = "binary" | "jsonl";
 
-interface TraceWriter {
-  readonly eventsWritten: number;
-  writeChunk(chunk: TraceChunk): void;
-  close(): void;
-}
-
-function openWriter(format: OutputFormat, path: string, header: TraceHeader): TraceWriter {
+function openWriter(format: OutputFormat, path: string, header: TraceHeader): BlockFileWriter {
   return format === "jsonl" ? new JsonlTraceWriter(path, header) : new BinaryTraceWriter(path, header);
 }
 
@@ -163,7 +158,7 @@ export async function runTraceConvert(input: string, output: string, options: Co
   const source = await openTrace(input, traceOpenOptions(options));
   const partial = `${output}.partial-${process.pid}`;
   const progress = createProgress(options.progress ?? true);
-  let writer: TraceWriter | undefined;
+  let writer: BlockFileWriter | undefined;
   let done = false;
   try {
     writer = openWriter(to, partial, source.header);

@@ -21,7 +21,7 @@
 //   A writeBytes record is followed by the page's 4096 bytes in 171 record-sized slots (4104
 //   bytes, the last 8 zero), so every record still starts at a multiple of 24 after the header.
 import { open, type FileHandle } from "node:fs/promises";
-import { closeSync, openSync, writeSync } from "node:fs";
+import { BlockFileWriter } from "./file-writer.ts";
 import { EventValidator, TraceChunk, TraceFormatError, TraceOp, type TraceHeader, type TraceOpCode, type TraceSource } from "./events.ts";
 
 export const BINARY_MAGIC = "OVCTRACE";
@@ -226,29 +226,15 @@ export async function openBinaryTrace(path: string, chunkEvents = 65536): Promis
 }
 
 /** Writes a binary trace: header first, then events in large blocks. */
-export class BinaryTraceWriter {
-  private fd: number | undefined;
-  private readonly block = new Uint8Array(READ_BLOCK_RECORDS * RECORD_BYTES);
-  private readonly view = new DataView(this.block.buffer);
-  private used = 0;
-  eventsWritten = 0;
+export class BinaryTraceWriter extends BlockFileWriter {
+  private readonly view: DataView;
 
   constructor(
-    readonly path: string,
+    path: string,
     readonly header: TraceHeader,
   ) {
-    this.fd = openSync(path, "w");
-    writeSync(this.fd, encodeHeader(header));
-  }
-
-  private room(bytes: number): void {
-    if (this.used + bytes > this.block.length) this.flush();
-  }
-
-  private flush(): void {
-    if (this.fd === undefined || this.used === 0) return;
-    writeSync(this.fd, this.block, 0, this.used);
-    this.used = 0;
+    super(path, new Uint8Array(READ_BLOCK_RECORDS * RECORD_BYTES), encodeHeader(header));
+    this.view = new DataView(this.block.buffer, this.block.byteOffset, this.block.byteLength);
   }
 
   writeEvent(timeMs: number, vm: number, op: number, gpn: number, pages: number, argLow = 0, argHigh = 0, bytes?: Uint8Array): void {
@@ -274,13 +260,4 @@ export class BinaryTraceWriter {
     }
   }
 
-  writeChunk(chunk: TraceChunk): void {
-    chunk.writeTo(this);
-  }
-
-  close(): void {
-    this.flush();
-    if (this.fd !== undefined) closeSync(this.fd);
-    this.fd = undefined;
-  }
 }

@@ -47,7 +47,7 @@
 // Reading is byte-level, without JSON.parse or a string per line: the line's bytes are parsed in
 // place (a hand-written parser for the event object's grammar, strict JSON), names are matched as
 // bytes against the VM table, and errors build their text only when they are thrown.
-import { closeSync, openSync, writeSync } from "node:fs";
+import { BlockFileWriter } from "./file-writer.ts";
 import { open, type FileHandle } from "node:fs/promises";
 import { EventValidator, TraceChunk, TraceFormatError, TraceOp, type TraceHeader, type TraceOpCode, type TraceSource, type TraceVm } from "./events.ts";
 
@@ -1050,34 +1050,22 @@ const HEX = ASCII("0123456789abcdef");
 const WRITE_BLOCK_BYTES = 1 << 20;
 
 /** Writes a JSON Lines trace: the header line, then one line per event, in large blocks. */
-export class JsonlTraceWriter {
-  private fd: number | undefined;
-  private readonly block = Buffer.allocUnsafe(WRITE_BLOCK_BYTES);
-  private used = 0;
+export class JsonlTraceWriter extends BlockFileWriter {
+  declare protected readonly block: Buffer;
   private readonly vmRefs: readonly Uint8Array[];
   private readonly maxRef: number;
-  eventsWritten = 0;
 
   constructor(
-    readonly path: string,
+    path: string,
     readonly header: TraceHeader,
   ) {
     const vms = header.vms.map((vm) => ({ name: vm.name, pages: vm.pages }));
-    const headerLine = `${JSON.stringify({ overcommit: "trace", version: 1, vms })}\n`;
+    super(path, Buffer.allocUnsafe(WRITE_BLOCK_BYTES), `${JSON.stringify({ overcommit: "trace", version: 1, vms })}\n`);
     this.vmRefs = header.vms.map((vm, i) => {
       const name = JSON.stringify(vm.name);
       return ASCII(`,"vm":${name.length <= 200 ? name : String(i)}`);
     });
     this.maxRef = this.vmRefs.reduce((m, ref) => Math.max(m, ref.length), 0);
-    this.fd = openSync(path, "w");
-    writeSync(this.fd, headerLine);
-  }
-
-  private flush(): void {
-    if (this.fd === undefined || this.used === 0) return;
-    let at = 0;
-    while (at < this.used) at += writeSync(this.fd, this.block, at, this.used - at);
-    this.used = 0;
   }
 
   private put(word: Uint8Array): void {
@@ -1146,7 +1134,7 @@ export class JsonlTraceWriter {
     if (opText === undefined) throw new RangeError(`op: expected an op code 1..9, found ${op}`);
     if (!(timeMs >= 0) || !Number.isFinite(timeMs)) throw new RangeError(`time: expected a non-negative number of milliseconds, found ${timeMs}`);
     if (op === TraceOp.writeBytes && (!bytes || bytes.length !== PAGE_BYTES)) throw new RangeError(`writeBytes: expected ${PAGE_BYTES} bytes of page data`);
-    if (this.used + this.maxRef + 8192 > this.block.length) this.flush();
+    this.room(this.maxRef + 8192);
     this.ascii('{"t":');
     this.time(timeMs);
     this.put(ref);
@@ -1181,13 +1169,4 @@ export class JsonlTraceWriter {
     this.eventsWritten++;
   }
 
-  writeChunk(chunk: TraceChunk): void {
-    chunk.writeTo(this);
-  }
-
-  close(): void {
-    this.flush();
-    if (this.fd !== undefined) closeSync(this.fd);
-    this.fd = undefined;
-  }
 }
