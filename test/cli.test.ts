@@ -71,3 +71,20 @@ describe("overcommit scan", () => {
     expect(stdout).toContain("--compress");
   });
 });
+
+describe("--help", () => {
+  it("every command and subcommand explains itself, each option shown", async () => {
+    const { buildProgram } = await import("../src/cli/main.ts");
+    const commands = [buildProgram()];
+    let checked = 0;
+    while (commands.length > 0) {
+      const command = commands.pop();
+      if (!command) break;
+      commands.push(...command.commands);
+      const help = command.helpInformation();
+      for (const option of command.options) expect(help, `${command.name()} --help`).toContain(option.long ?? option.flags);
+      checked++;
+    }
+    expect(checked).toBeGreaterThan(10);
+  });
+});

@@ -2,7 +2,7 @@
 // shards of a sweep run on several machines.
 import { readFileSync, writeFileSync } from "node:fs";
 import type { Command } from "commander";
-import { InvalidArgumentError } from "commander";
+import { InvalidArgumentError, Option } from "commander";
 import { loadScenarioFile, parseScenario, type Scenario } from "../sim/scenario.ts";
 import { SEEDS_STORY } from "../sim/seeds-story.ts";
 import { scaleScenario } from "../sim/scale.ts";
@@ -74,7 +74,7 @@ export function writeSweepFile(file: SweepFile, options: SweepOutputOptions): vo
 export function addSweepMatrixOptions(command: Command): Command {
   return command
     .option("--set <name=values>", "a setting and its values: tax, idleTax, hostMiB, profile, scale, duration, or a dotted path (repeatable)", parseSet, {})
-    .option("--seeds <list>", "seeds: 1..8 or 1,2,5", parseSeeds, [1n]);
+    .addOption(new Option("--seeds <list>", "seeds: 1..8 or 1,2,5").argParser(parseSeeds).default([1n], "1"));
 }
 
 /** A scenario file, or `story` (the built-in seeds' story, at 1/16 scale unless `scale`). */
