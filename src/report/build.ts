@@ -285,15 +285,7 @@ export function scanDocument(report: ImageScanReport, command: string): ReportDo
     ],
     runs: [],
     scan: {
-      images: report.images.map((image) => ({
-        name: basename(image.path),
-        pages: image.pages,
-        zeroPages: image.zeroPages,
-        sharedPages: image.sharedPages,
-        privatePages: image.privatePages,
-        ...(image.compressiblePages !== undefined ? { compressiblePages: image.compressiblePages } : {}),
-        ...(image.sharedWithOtherImages !== undefined ? { sharedWithOtherImages: image.sharedWithOtherImages } : {}),
-      })),
+      images: report.images.map(({ path, ...counts }) => ({ name: basename(path), ...counts })),
       ...(report.pairShared ? { pairShared: report.pairShared } : {}),
     },
   };

@@ -5,6 +5,7 @@
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { gzipSync } from "node:zlib";
+import type { ImageScanEntry } from "../scan/scan-images.ts";
 import { encodeColumns } from "./codec.ts";
 import { CLIENT_JS } from "./client.generated.ts";
 import { CHARTS_ID, DATA_ID, MANIFEST_ID, type Manifest, type ManifestRun, type ManifestVm } from "./manifest.ts";
@@ -19,15 +20,8 @@ export interface SummaryTable {
 
 /** The scan of memory images (`overcommit scan --report`). */
 export interface ScanView {
-  readonly images: readonly {
-    readonly name: string;
-    readonly pages: number;
-    readonly zeroPages: number;
-    readonly sharedPages: number;
-    readonly privatePages: number;
-    readonly compressiblePages?: number;
-    readonly sharedWithOtherImages?: number;
-  }[];
+  /** Each image's counts, named by its file name instead of its path. */
+  readonly images: readonly (Omit<ImageScanEntry, "path"> & { readonly name: string })[];
   readonly pairShared?: readonly (readonly number[])[];
 }
 
